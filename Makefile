@@ -1,0 +1,50 @@
+# rp — see README.md. `make test` is what CI runs.
+GO      ?= go
+GOFLAGS ?=
+export CGO_ENABLED = 0
+
+PLATFORMS := linux/amd64 linux/arm64 darwin/arm64 windows/amd64
+
+.PHONY: all build test vet test-go test-purego vet-arm64 check-generate bench cross clean
+
+all: build
+
+build:
+	$(GO) build -o bin/rp ./cmd/rp
+
+## test: vet, all tests at every dispatch level, the pure-Go build, and the arm64 build.
+test: vet check-generate test-go test-purego vet-arm64
+
+vet:
+	$(GO) vet ./...
+
+test-go:
+	$(GO) test -count=1 ./...
+
+test-purego:
+	$(GO) test -count=1 -tags purego ./...
+
+vet-arm64:
+	GOARCH=arm64 $(GO) vet ./...
+
+## check-generate: regenerating the assembly must not change it.
+check-generate:
+	$(GO) generate ./simd
+	git diff --exit-code -- simd/ || (echo "generated assembly is stale: run 'go generate ./simd' and commit"; exit 1)
+
+## bench: the Go benchmarks and rp's GEMM benchmark (see docs/BENCHMARKS.md).
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./simd ./tensor
+	$(GO) run ./cmd/rp bench gemm -n 2048
+
+## cross: static binaries of cmd/rp for the release platforms into dist/.
+cross:
+	@mkdir -p dist
+	@for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		echo "build $$os/$$arch"; \
+		GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '-s -w' -o dist/rp-$$os-$$arch$$ext ./cmd/rp || exit 1; \
+	done
+
+clean:
+	rm -rf bin dist

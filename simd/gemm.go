@@ -1,0 +1,347 @@
+package simd
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+var threadOverride atomic.Int32
+
+// SetThreads sets how many workers a large SGEMM uses; n ≤ 0 means
+// runtime.GOMAXPROCS(0), the default. It returns the previous setting.
+func SetThreads(n int) (previous int) {
+	if n < 0 {
+		n = 0
+	}
+	return int(threadOverride.Swap(int32(n)))
+}
+
+// Threads is the number of workers a large SGEMM uses.
+func Threads() int {
+	if n := int(threadOverride.Load()); n > 0 {
+		return n
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// KernelName names the SGEMM micro-kernel that the current level runs, such
+// as "avx512 14x32".
+func KernelName() string { return kernelFor(CurrentLevel()).name }
+
+// Sgemm computes C = alpha·op(A)·op(B) + beta·C, where op(A) is m×k, op(B) is
+// k×n and C is m×n, all row-major. op(X) is X when transX is false and Xᵀ
+// otherwise: with transA, A is stored k×m. lda, ldb and ldc are the leading
+// dimensions (row strides) of the stored matrices. When beta is zero, C is
+// only written, so it may hold anything on entry, NaN included.
+//
+// Sgemm panics if a dimension is negative, a leading dimension is too small,
+// or a slice is too short for its matrix; these are programmer errors.
+// Large products run on Threads() workers.
+//
+// Rounding: each element is a float32 sum of k products accumulated in
+// ascending order within blocks of the kernel's k depth, so its error is
+// bounded by about k·ε·Σ|a||b| (ε = 2⁻²⁴), as for any float32 GEMM.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	sgemm(kernelFor(CurrentLevel()), Threads(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("simd: Sgemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	checkMatrix("A", transA, m, k, a, lda)
+	checkMatrix("B", transB, k, n, b, ldb)
+	checkMatrix("C", false, m, n, c, ldc)
+}
+
+// checkMatrix checks a stored matrix whose op is rows×cols.
+func checkMatrix(name string, trans bool, rows, cols int, x []float32, ld int) {
+	if trans {
+		rows, cols = cols, rows
+	}
+	if ld < max(1, cols) {
+		panic(fmt.Sprintf("simd: Sgemm: ld%s = %d < %d columns of stored %s (%d×%d)", name, ld, cols, name, rows, cols))
+	}
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if need := (rows-1)*ld + cols; len(x) < need {
+		panic(fmt.Sprintf("simd: Sgemm: len(%s) = %d < %d needed for %d×%d with ld %d", name, len(x), need, rows, cols, ld))
+	}
+}
+
+// scaleMatrix sets C = beta·C over an m×n block (C not read when beta is 0).
+func scaleMatrix(beta float32, c []float32, m, n, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		if beta != 1 {
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+// minParallelFlops is the size below which a product runs on one worker:
+// starting and synchronising workers costs a few microseconds.
+const minParallelFlops = 1 << 22
+
+type gemmJob struct {
+	kern           *gemmKernel
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a, b, c        []float32
+	lda, ldb, ldc  int
+
+	kc, nc  int
+	threads int
+	splitM  bool // workers take rows of C; otherwise columns (panels of B)
+	packedB []float32
+	bar     barrier
+}
+
+func sgemm(kern *gemmKernel, threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleMatrix(beta, c, m, n, ldc)
+		return
+	}
+	j := &gemmJob{
+		kern: kern, transA: transA, transB: transB, m: m, n: n, k: k,
+		alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
+	}
+	// Spread k evenly over the fewest blocks of at most kern.kc.
+	nk := ceilDiv(k, kern.kc)
+	j.kc = ceilDiv(k, nk)
+	j.nc = min(kern.nc, roundUp(n, kern.nr))
+
+	mTiles, nTiles := ceilDiv(m, kern.mr), ceilDiv(j.nc, kern.nr)
+	if flops := 2 * float64(m) * float64(n) * float64(k); flops < minParallelFlops {
+		threads = 1
+	}
+	threads = max(1, min(threads, max(mTiles, nTiles)))
+	j.splitM = mTiles >= 2*threads || mTiles >= nTiles
+	if j.splitM {
+		threads = min(threads, mTiles)
+	} else {
+		threads = min(threads, nTiles)
+	}
+	j.threads = threads
+
+	bufB := getBuffer(roundUp(j.nc, kern.nr) * j.kc)
+	defer putBuffer(bufB)
+	j.packedB = bufB.data
+	j.bar.init(threads)
+
+	if threads == 1 {
+		j.work(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < threads; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			j.work(w)
+		}(w)
+	}
+	j.work(0)
+	wg.Wait()
+}
+
+// work is one worker's share of the five Goto loops.
+func (j *gemmJob) work(w int) {
+	kern := j.kern
+	mr, nr := kern.mr, kern.nr
+	mc := kern.mc
+	bufA := getBuffer(mc * j.kc)
+	defer putBuffer(bufA)
+	tile := getBuffer(mr * nr)
+	defer putBuffer(tile)
+
+	// Rows of C this worker computes.
+	m0, m1 := 0, j.m
+	if j.splitM {
+		t0, t1 := share(ceilDiv(j.m, mr), j.threads, w)
+		m0, m1 = t0*mr, min(t1*mr, j.m)
+	}
+	for jc := 0; jc < j.n; jc += j.nc {
+		ncCur := min(j.nc, j.n-jc)
+		panels := ceilDiv(ncCur, nr)
+		// Panels of B this worker packs and, when splitting columns, computes.
+		p0, p1 := share(panels, j.threads, w)
+		for pc := 0; pc < j.k; pc += j.kc {
+			kcCur := min(j.kc, j.k-pc)
+			beta := j.beta
+			if pc > 0 {
+				beta = 1
+			}
+			packB(j.packedB, j.b, j.ldb, j.transB, pc, kcCur, jc, ncCur, p0, p1, nr)
+			if j.splitM {
+				j.bar.wait() // all of B packed
+				p0, p1 = 0, panels
+			}
+			for ic := m0; ic < m1; ic += mc {
+				mcCur := min(mc, m1-ic)
+				packA(bufA.data, j.a, j.lda, j.transA, ic, mcCur, pc, kcCur, mr)
+				j.macro(bufA.data, tile.data, ic, mcCur, jc, ncCur, kcCur, p0, p1, beta)
+			}
+			if j.splitM {
+				j.bar.wait() // nobody reads B before it is repacked
+				p0, p1 = share(panels, j.threads, w)
+			}
+		}
+	}
+}
+
+// macro runs the micro-kernel over one packed block of A (mcCur rows from ic)
+// and panels p0..p1 of the packed block of B (ncCur columns from jc).
+func (j *gemmJob) macro(pa, tile []float32, ic, mcCur, jc, ncCur, kc, p0, p1 int, beta float32) {
+	kern := j.kern
+	mr, nr := kern.mr, kern.nr
+	c, ldc := j.c, j.ldc
+	for jp := p0; jp < p1; jp++ {
+		jr := jp * nr
+		nrCur := min(nr, ncCur-jr)
+		bp := &j.packedB[jp*nr*kc]
+		for ir := 0; ir < mcCur; ir += mr {
+			mrCur := min(mr, mcCur-ir)
+			ap := &pa[ir*kc]
+			off := (ic+ir)*ldc + jc + jr
+			if mrCur == mr && nrCur == nr {
+				kern.fn(kc, ap, bp, &c[off], ldc, j.alpha, beta)
+				continue
+			}
+			// Edge tile: compute the full tile into scratch, then merge
+			// the part that lies inside C.
+			kern.fn(kc, ap, bp, &tile[0], nr, j.alpha, 0)
+			for i := 0; i < mrCur; i++ {
+				dst := c[off+i*ldc : off+i*ldc+nrCur]
+				src := tile[i*nr : i*nr+nrCur]
+				if beta == 0 {
+					copy(dst, src)
+					continue
+				}
+				for jj := range dst {
+					dst[jj] = src[jj] + beta*dst[jj]
+				}
+			}
+		}
+	}
+}
+
+// packA packs rows [i0, i0+mc) and columns [p0, p0+kc) of op(A) into
+// consecutive mr×kc panels (panel r holds rows r·mr…; column p of a panel is
+// mr contiguous values), padding the last panel's missing rows with zeros.
+func packA(dst, a []float32, lda int, trans bool, i0, mc, p0, kc, mr int) {
+	var rows [32][]float32
+	for ir := 0; ir < mc; ir += mr {
+		n := min(mr, mc-ir)
+		panel := dst[ir*kc : ir*kc+mr*kc]
+		if trans {
+			// A is stored k×m: column p of the panel is contiguous.
+			for p := 0; p < kc; p++ {
+				src := a[(p0+p)*lda+i0+ir:]
+				d := panel[p*mr : p*mr+mr]
+				copy(d, src[:n])
+				clear(d[n:])
+			}
+			continue
+		}
+		for i := 0; i < n; i++ {
+			off := (i0+ir+i)*lda + p0
+			rows[i] = a[off : off+kc]
+		}
+		for p := 0; p < kc; p++ {
+			d := panel[p*mr : p*mr+mr]
+			for i := 0; i < n; i++ {
+				d[i] = rows[i][p]
+			}
+			clear(d[n:])
+		}
+	}
+}
+
+// packB packs rows [p0, p0+kc) of op(B) over panels q0..q1 of the column
+// block starting at j0 (nc columns) into kc×nr panels (row p of a panel is nr
+// contiguous values), padding the last panel's missing columns with zeros.
+func packB(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc, q0, q1, nr int) {
+	var cols [64][]float32
+	for q := q0; q < q1; q++ {
+		jr := q * nr
+		n := min(nr, nc-jr)
+		panel := dst[jr*kc : jr*kc+nr*kc]
+		if !trans {
+			for p := 0; p < kc; p++ {
+				off := (p0+p)*ldb + j0 + jr
+				d := panel[p*nr : p*nr+nr]
+				copy(d, b[off:off+n])
+				clear(d[n:])
+			}
+			continue
+		}
+		// B is stored n×k: column j of op(B) is row j of B.
+		for jj := 0; jj < n; jj++ {
+			off := (j0+jr+jj)*ldb + p0
+			cols[jj] = b[off : off+kc]
+		}
+		for p := 0; p < kc; p++ {
+			d := panel[p*nr : p*nr+nr]
+			for jj := 0; jj < n; jj++ {
+				d[jj] = cols[jj][p]
+			}
+			clear(d[n:])
+		}
+	}
+}
+
+// share splits n items over workers and returns worker w's half-open range.
+func share(n, workers, w int) (lo, hi int) {
+	return n * w / workers, n * (w + 1) / workers
+}
+
+func ceilDiv(a, b int) int    { return (a + b - 1) / b }
+func roundUp(a, mult int) int { return ceilDiv(a, mult) * mult }
+
+// barrier is a reusable rendezvous for a fixed number of goroutines.
+type barrier struct {
+	mu    sync.Mutex
+	cond  sync.Cond
+	n     int
+	count int
+	phase uint64
+}
+
+func (b *barrier) init(n int) {
+	b.n = n
+	b.cond.L = &b.mu
+}
+
+func (b *barrier) wait() {
+	if b.n <= 1 {
+		return
+	}
+	b.mu.Lock()
+	phase := b.phase
+	b.count++
+	if b.count == b.n {
+		b.count = 0
+		b.phase++
+		b.cond.Broadcast()
+	} else {
+		for phase == b.phase {
+			b.cond.Wait()
+		}
+	}
+	b.mu.Unlock()
+}

@@ -1,0 +1,36 @@
+//go:build amd64 && !purego
+
+package simd
+
+//go:generate go run ../internal/asmgen -o kernels_amd64.s
+
+// The assembly micro-kernels; see gemmKernel for the contract.
+
+//go:noescape
+func gemmKernel14x32AVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func gemmKernel6x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+// fmaPeakAVX512 runs iters rounds of 24 independent 16-lane FMAs.
+//
+//go:noescape
+func fmaPeakAVX512(iters int)
+
+// fmaPeakAVX2 runs iters rounds of 12 independent 8-lane FMAs.
+//
+//go:noescape
+func fmaPeakAVX2(iters int)
+
+func init() {
+	gemmKernels[AVX512] = gemmKernel{
+		name: "avx512 14x32", mr: 14, nr: 32, kc: 256, mc: 14 * 24, nc: 2048,
+		fn: gemmKernel14x32AVX512,
+	}
+	gemmKernels[AVX2] = gemmKernel{
+		name: "avx2 6x16", mr: 6, nr: 16, kc: 256, mc: 6 * 48, nc: 2048,
+		fn: gemmKernel6x16AVX2,
+	}
+	peakLoops[AVX512] = peakLoop{fn: fmaPeakAVX512, flopsPerIter: 2 * 24 * 16}
+	peakLoops[AVX2] = peakLoop{fn: fmaPeakAVX2, flopsPerIter: 2 * 12 * 8}
+}
