@@ -258,16 +258,41 @@ func packA(dst, a []float32, lda int, trans bool, i0, mc, p0, kc, mr int) {
 			}
 			continue
 		}
+		if n < mr {
+			clear(panel)
+		}
 		for i := 0; i < n; i++ {
 			off := (i0+ir+i)*lda + p0
-			rows[i] = a[off : off+kc]
+			rows[i] = a[off : off+kc : off+kc]
 		}
-		for p := 0; p < kc; p++ {
-			d := panel[p*mr : p*mr+mr]
-			for i := 0; i < n; i++ {
-				d[i] = rows[i][p]
-			}
-			clear(d[n:])
+		transposeStrips(panel, rows[:n], kc, mr)
+	}
+}
+
+// transposeStrips writes src[i][p] to dst[p*ld+i] for every source row i and
+// p < kc. It copies in strips of 8 columns: the reads stay sequential within
+// each row and the strip's writes (8 runs of the panel) stay in L1.
+func transposeStrips(dst []float32, src [][]float32, kc, ld int) {
+	const strip = 8
+	p := 0
+	for ; p+strip <= kc; p += strip {
+		d := dst[p*ld : (p+strip)*ld : (p+strip)*ld]
+		for i, row := range src {
+			s := row[p : p+strip : p+strip]
+			d[i] = s[0]
+			d[ld+i] = s[1]
+			d[2*ld+i] = s[2]
+			d[3*ld+i] = s[3]
+			d[4*ld+i] = s[4]
+			d[5*ld+i] = s[5]
+			d[6*ld+i] = s[6]
+			d[7*ld+i] = s[7]
+		}
+	}
+	for ; p < kc; p++ {
+		d := dst[p*ld : p*ld+ld]
+		for i, row := range src {
+			d[i] = row[p]
 		}
 	}
 }
@@ -291,17 +316,14 @@ func packB(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc, q0, q1, nr int
 			continue
 		}
 		// B is stored n×k: column j of op(B) is row j of B.
+		if n < nr {
+			clear(panel)
+		}
 		for jj := 0; jj < n; jj++ {
 			off := (j0+jr+jj)*ldb + p0
-			cols[jj] = b[off : off+kc]
+			cols[jj] = b[off : off+kc : off+kc]
 		}
-		for p := 0; p < kc; p++ {
-			d := panel[p*nr : p*nr+nr]
-			for jj := 0; jj < n; jj++ {
-				d[jj] = cols[jj][p]
-			}
-			clear(d[n:])
-		}
+		transposeStrips(panel, cols[:n], kc, nr)
 	}
 }
 
@@ -345,3 +367,4 @@ func (b *barrier) wait() {
 	}
 	b.mu.Unlock()
 }
+

@@ -86,15 +86,23 @@ func TestSgemm(t *testing.T) {
 	}
 	// Blocks larger than one cache block in every dimension, and awkward sizes
 	// around the kernels' MC and NC blocks.
-	cfgs = append(cfgs, cfg{337, 2049, 300}, cfg{700, 97, 600}, cfg{29, 1100, 70}, cfg{1, 4099, 3})
+	// These run with one random combination of transposes and alpha/beta
+	// each, to keep the float64 reference affordable.
+	big := []cfg{{337, 2049, 300}, {700, 97, 600}, {29, 1100, 70}, {1, 4099, 3}, {130, 70, 1025}}
+	trans := [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}}
+	alphaBeta := [][2]float32{{1, 0}, {-0.5, 1.5}, {2, -1}}
 	forEachLevel(t, func(tb testing.TB, l Level) {
 		t := tb.(*testing.T)
 		for _, c := range cfgs {
-			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-				for _, ab := range [][2]float32{{1, 0}, {-0.5, 1.5}, {2, -1}} {
+			for _, tr := range trans {
+				for _, ab := range alphaBeta {
 					checkSgemm(t, r, l, tr[0], tr[1], c.m, c.n, c.k, ab[0], ab[1])
 				}
 			}
+		}
+		for _, c := range big {
+			tr, ab := trans[r.IntN(len(trans))], alphaBeta[r.IntN(len(alphaBeta))]
+			checkSgemm(t, r, l, tr[0], tr[1], c.m, c.n, c.k, ab[0], ab[1])
 		}
 	})
 }
@@ -210,8 +218,12 @@ func TestSgemmPanics(t *testing.T) {
 		f    func()
 	}{
 		{"negative", func() { Sgemm(false, false, -1, 1, 1, 1, nil, 1, nil, 1, 0, nil, 1) }},
-		{"short A", func() { Sgemm(false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2) }},
-		{"small lda", func() { Sgemm(false, false, 2, 2, 3, 1, make([]float32, 6), 2, make([]float32, 6), 2, 0, make([]float32, 4), 2) }},
+		{"short A", func() {
+			Sgemm(false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+		}},
+		{"small lda", func() {
+			Sgemm(false, false, 2, 2, 3, 1, make([]float32, 6), 2, make([]float32, 6), 2, 0, make([]float32, 4), 2)
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -24,11 +24,11 @@ func fmaPeakAVX2(iters int)
 
 func init() {
 	gemmKernels[AVX512] = gemmKernel{
-		name: "avx512 14x32", mr: 14, nr: 32, kc: 256, mc: 14 * 24, nc: 2048,
+		name: "avx512 14x32", mr: 14, nr: 32, kc: 512, mc: 14 * 8, nc: 4096,
 		fn: gemmKernel14x32AVX512,
 	}
 	gemmKernels[AVX2] = gemmKernel{
-		name: "avx2 6x16", mr: 6, nr: 16, kc: 256, mc: 6 * 48, nc: 2048,
+		name: "avx2 6x16", mr: 6, nr: 16, kc: 256, mc: 6 * 32, nc: 4096,
 		fn: gemmKernel6x16AVX2,
 	}
 	peakLoops[AVX512] = peakLoop{fn: fmaPeakAVX512, flopsPerIter: 2 * 24 * 16}

@@ -59,8 +59,10 @@ func (g *gen) i(format string, args ...any) { g.p("\t"+format, args...) }
 // Arguments: k+0, a+8, b+16, c+24, ldc+32 (elements), alpha+40, beta+44.
 const kernelArgs = "k int, a, b, c *float32, ldc int, alpha, beta float32"
 
-// gemmAVX512 emits an mr×32 micro-kernel: two zmm of B per k step, A
-// broadcast from memory by the FMA itself, 2·mr accumulators.
+// gemmAVX512 emits an mr×32 micro-kernel: two zmm of B per k step, each A
+// element broadcast once into a register and used by two FMAs (a broadcast
+// folded into each FMA would load it twice: one load per FMA saturates the
+// load ports), 2·mr accumulators.
 func (g *gen) gemmAVX512(mr, nr int) {
 	if nr != 32 || 2*mr+4 > 32 {
 		log.Fatalf("gemmAVX512: unsupported tile %dx%d", mr, nr)
@@ -68,6 +70,7 @@ func (g *gen) gemmAVX512(mr, nr int) {
 	name := fmt.Sprintf("gemmKernel%dx%dAVX512", mr, nr)
 	acc := func(i, half int) string { return fmt.Sprintf("Z%d", 2*i+half) }
 	b0, b1 := "Z28", "Z29"
+	bc := [2]string{"Z30", "Z31"}
 	const unroll = 4
 
 	g.p("")
@@ -79,6 +82,7 @@ func (g *gen) gemmAVX512(mr, nr int) {
 	g.i("MOVQ c+24(FP), DI")
 	g.i("MOVQ ldc+32(FP), DX")
 	g.i("SHLQ $2, DX")
+	g.prefetchC(mr, 2)
 	for i := 0; i < mr; i++ {
 		g.i("VPXORD %s, %s, %s", acc(i, 0), acc(i, 0), acc(i, 0))
 		g.i("VPXORD %s, %s, %s", acc(i, 1), acc(i, 1), acc(i, 1))
@@ -88,16 +92,22 @@ func (g *gen) gemmAVX512(mr, nr int) {
 		g.i("VMOVUPS %d(BX), %s", bOff, b0)
 		g.i("VMOVUPS %d(BX), %s", bOff+64, b1)
 		for i := 0; i < mr; i++ {
-			g.i("VFMADD231PS.BCST %d(AX), %s, %s", aOff+4*i, b0, acc(i, 0))
-			g.i("VFMADD231PS.BCST %d(AX), %s, %s", aOff+4*i, b1, acc(i, 1))
+			r := bc[i%2]
+			g.i("VBROADCASTSS %d(AX), %s", aOff+4*i, r)
+			g.i("VFMADD231PS %s, %s, %s", b0, r, acc(i, 0))
+			g.i("VFMADD231PS %s, %s, %s", b1, r, acc(i, 1))
 		}
 	}
 	g.i("CMPQ CX, $%d", unroll)
 	g.i("JLT %s_tail", name)
 	g.p("%s_loop%d:", name, unroll)
-	g.i("PREFETCHT0 %d(AX)", unroll*mr*4*4)
-	g.i("PREFETCHT0 %d(BX)", unroll*nr*4*2)
 	for u := 0; u < unroll; u++ {
+		if off := u * 64; off < unroll*mr*4 {
+			g.i("PREFETCHT0 %d(AX)", aPrefetch+off)
+		}
+		for off := u * nr * 4; off < (u+1)*nr*4; off += 64 {
+			g.i("PREFETCHT0 %d(BX)", bPrefetch+off)
+		}
 		step(u)
 	}
 	g.i("ADDQ $%d, AX", unroll*mr*4)
@@ -168,6 +178,7 @@ func (g *gen) gemmAVX2(mr, nr int) {
 	g.i("MOVQ c+24(FP), DI")
 	g.i("MOVQ ldc+32(FP), DX")
 	g.i("SHLQ $2, DX")
+	g.prefetchC(mr, 1)
 	for i := 0; i < mr; i++ {
 		g.i("VXORPS %s, %s, %s", acc(i, 0), acc(i, 0), acc(i, 0))
 		g.i("VXORPS %s, %s, %s", acc(i, 1), acc(i, 1), acc(i, 1))
@@ -186,9 +197,13 @@ func (g *gen) gemmAVX2(mr, nr int) {
 	g.i("CMPQ CX, $%d", unroll)
 	g.i("JLT %s_tail", name)
 	g.p("%s_loop%d:", name, unroll)
-	g.i("PREFETCHT0 %d(AX)", unroll*mr*4*4)
-	g.i("PREFETCHT0 %d(BX)", unroll*nr*4*2)
 	for u := 0; u < unroll; u++ {
+		if off := u * 64; off < unroll*mr*4 {
+			g.i("PREFETCHT0 %d(AX)", aPrefetch+off)
+		}
+		for off := u * nr * 4; off < (u+1)*nr*4; off += 64 {
+			g.i("PREFETCHT0 %d(BX)", bPrefetch+off)
+		}
 		step(u)
 	}
 	g.i("ADDQ $%d, AX", unroll*mr*4)
@@ -236,6 +251,27 @@ func (g *gen) gemmAVX2(mr, nr int) {
 	}
 	g.i("VZEROUPPER")
 	g.i("RET")
+}
+
+// aPrefetch is how far ahead of the current k step the kernels prefetch the
+// packed A panel, in bytes.
+const aPrefetch = 1024
+
+// bPrefetch is the same for the packed B panel.
+const bPrefetch = 1024
+
+// prefetchC emits prefetches of the C tile (mr rows of lines cache lines each)
+// so that its loads at the end of the kernel hit the cache.
+func (g *gen) prefetchC(mr, lines int) {
+	g.i("MOVQ DI, R9")
+	for i := 0; i < mr; i++ {
+		for l := 0; l < lines; l++ {
+			g.i("PREFETCHT0 %d(R9)", 64*l)
+		}
+		if i < mr-1 {
+			g.i("ADDQ DX, R9")
+		}
+	}
 }
 
 // peak emits func name(iters int): iters rounds of nacc independent FMAs on
