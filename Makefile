@@ -5,15 +5,16 @@ export CGO_ENABLED = 0
 
 PLATFORMS := linux/amd64 linux/arm64 darwin/arm64 windows/amd64
 
-.PHONY: all build test vet test-go test-purego vet-arm64 check-generate bench cross clean
+.PHONY: all build test vet test-go test-purego test-race vet-arm64 check-generate bench bench-torch cross clean
 
 all: build
 
 build:
 	$(GO) build -o bin/rp ./cmd/rp
 
-## test: vet, all tests at every dispatch level, the pure-Go build, and the arm64 build.
-test: vet check-generate test-go test-purego vet-arm64
+## test: vet, all tests at every dispatch level, the pure-Go build, the race
+## detector on the concurrent kernels, and the arm64 build.
+test: vet check-generate test-go test-purego test-race vet-arm64
 
 vet:
 	$(GO) vet ./...
@@ -23,6 +24,12 @@ test-go:
 
 test-purego:
 	$(GO) test -count=1 -tags purego ./...
+
+# The race detector needs cgo for its runtime (the binaries we ship do not).
+test-race:
+	@if command -v gcc >/dev/null 2>&1; then \
+		CGO_ENABLED=1 $(GO) test -count=1 -race -short ./simd ./tensor; \
+	else echo "test-race: skipped (no C compiler for the race runtime)"; fi
 
 vet-arm64:
 	GOARCH=arm64 $(GO) vet ./...
@@ -36,6 +43,13 @@ check-generate:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./simd ./tensor
 	$(GO) run ./cmd/rp bench gemm -n 2048
+
+## bench-torch: PyTorch's numbers on this machine, for the ratios in docs/BENCHMARKS.md.
+bench-torch:
+	@/usr/bin/python3 -c 'import torch' 2>/dev/null || (apt-get update -qq && \
+		apt-get install -y -qq --no-install-recommends python3-torch python3-torchvision libopenblas0-pthread)
+	$(GO) run ./cmd/rp bench gemm -n 2048 -threads 2 -json
+	OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/bench_torch.py gemm -n 2048 -threads 2
 
 ## cross: static binaries of cmd/rp for the release platforms into dist/.
 cross:

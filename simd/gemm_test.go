@@ -100,6 +100,9 @@ func TestSgemm(t *testing.T) {
 				}
 			}
 		}
+		if testing.Short() {
+			return
+		}
 		for _, c := range big {
 			tr, ab := trans[r.IntN(len(trans))], alphaBeta[r.IntN(len(alphaBeta))]
 			checkSgemm(t, r, l, tr[0], tr[1], c.m, c.n, c.k, ab[0], ab[1])
