@@ -1,0 +1,377 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/reconpatch/rp/simd"
+	"github.com/reconpatch/rp/tensor"
+)
+
+// Conv2dOptions configures a Conv2d as torch.nn.Conv2d's arguments do. Pairs
+// are (height, width).
+type Conv2dOptions struct {
+	// Stride is the step between output positions; zero entries mean 1.
+	Stride [2]int
+	// Padding is the number of zero rows (columns) added above and below
+	// (left and right of) the input. Use ZeroPad2d first for asymmetric
+	// padding.
+	Padding [2]int
+	// Dilation is the step between kernel taps; zero entries mean 1.
+	Dilation [2]int
+	// Groups splits the input and output channels into this many groups
+	// convolved independently; zero means 1. Groups equal to the input
+	// channels is a depthwise convolution.
+	Groups int
+	// Activation is applied to each output after the bias and any residual
+	// have been added.
+	Activation Activation
+}
+
+// Conv2d is a 2-D convolution (cross-correlation, as in PyTorch) with
+// optional bias, residual addition and activation fused into its output:
+//
+//	y = act(conv(x, W) + b [+ residual])
+//
+// It is built by NewConv2d and is immutable; Forward is safe for concurrent
+// use.
+type Conv2d struct {
+	outC, inC, groups int
+	kh, kw            int
+	stride, pad, dil  [2]int
+	act               Activation
+
+	// weight is O × kg (kg = I/groups·KH·KW), row-major: group g's GEMM
+	// operand A is rows [g·O/groups, (g+1)·O/groups), leading dimension kg.
+	// The row layout (i, kh, kw) matches the rows im2col writes.
+	weight []float32
+	bias   []float32 // O, or nil without bias
+}
+
+// Tuning of the im2col path; variables so that tests can force tiny tiles.
+var (
+	// colBudget is the size in floats (4 MB) of the unfolded tile of input
+	// that one GEMM consumes.
+	colBudget = 1 << 20
+	// minTileCols is the fewest output positions a tile holds, whatever kg.
+	minTileCols = 64
+)
+
+// parallelFlops is the GEMM size below which simd.Sgemm runs on one worker;
+// convolutions made of many such products run them side by side instead.
+const parallelFlops = 1 << 22
+
+// NewConv2d returns a convolution with the given weight, O×(I/groups)×KH×KW
+// in PyTorch's layout, and bias, of shape [O] or nil for none. The tensors
+// are copied; the caller may reuse them. It returns an error, naming the
+// shapes, if they are inconsistent with each other or with opts.
+func NewConv2d(weight, bias *tensor.Tensor, opts Conv2dOptions) (*Conv2d, error) {
+	if weight == nil {
+		return nil, errors.New("nn: NewConv2d: nil weight")
+	}
+	ws := weight.Shape()
+	if len(ws) != 4 {
+		return nil, fmt.Errorf("nn: NewConv2d: weight shape %v is not 4-D O×(I/groups)×KH×KW", ws)
+	}
+	for _, d := range ws {
+		if d == 0 {
+			return nil, fmt.Errorf("nn: NewConv2d: weight shape %v has a zero dimension", ws)
+		}
+	}
+	groups := opts.Groups
+	if groups == 0 {
+		groups = 1
+	}
+	if groups < 0 {
+		return nil, fmt.Errorf("nn: NewConv2d: groups = %d", opts.Groups)
+	}
+	if ws[0]%groups != 0 {
+		return nil, fmt.Errorf("nn: NewConv2d: %d output channels (weight shape %v) do not split into %d groups", ws[0], ws, groups)
+	}
+	for i, v := range [...][2]int{opts.Stride, opts.Padding, opts.Dilation} {
+		if v[0] < 0 || v[1] < 0 {
+			return nil, fmt.Errorf("nn: NewConv2d: negative %s %v", [...]string{"stride", "padding", "dilation"}[i], v)
+		}
+	}
+	if opts.Activation > ActivationReLU {
+		return nil, fmt.Errorf("nn: NewConv2d: unknown activation %v", opts.Activation)
+	}
+	c := &Conv2d{
+		outC: ws[0], inC: ws[1] * groups, groups: groups, kh: ws[2], kw: ws[3],
+		stride: pair(opts.Stride, 1), pad: opts.Padding, dil: pair(opts.Dilation, 1),
+		act:    opts.Activation,
+		weight: append([]float32(nil), data(weight)...),
+	}
+	if bias != nil {
+		if bs := bias.Shape(); len(bs) != 1 || bs[0] != c.outC {
+			return nil, fmt.Errorf("nn: NewConv2d: bias shape %v does not match weight shape %v: want [%d]", bs, ws, c.outC)
+		}
+		c.bias = append([]float32(nil), data(bias)...)
+	}
+	return c, nil
+}
+
+// InChannels is the number of input channels, I.
+func (c *Conv2d) InChannels() int { return c.inC }
+
+// OutChannels is the number of output channels, O.
+func (c *Conv2d) OutChannels() int { return c.outC }
+
+// Options returns the convolution's options with defaults filled in.
+func (c *Conv2d) Options() Conv2dOptions {
+	return Conv2dOptions{Stride: c.stride, Padding: c.pad, Dilation: c.dil, Groups: c.groups, Activation: c.act}
+}
+
+// Weight returns a copy of the weight, O×(I/groups)×KH×KW.
+func (c *Conv2d) Weight() *tensor.Tensor {
+	return tensor.FromSlice(append([]float32(nil), c.weight...), c.weightShape()...)
+}
+
+// Bias returns a copy of the bias, [O], or nil if the convolution has none.
+func (c *Conv2d) Bias() *tensor.Tensor {
+	if c.bias == nil {
+		return nil
+	}
+	return tensor.FromSlice(append([]float32(nil), c.bias...), c.outC)
+}
+
+func (c *Conv2d) weightShape() []int {
+	return []int{c.outC, c.inC / c.groups, c.kh, c.kw}
+}
+
+// OutputSize returns the output height and width for an input of h×w; they
+// are below 1 when the input is smaller than the dilated kernel.
+func (c *Conv2d) OutputSize(h, w int) (oh, ow int) {
+	oh = floorDiv(h+2*c.pad[0]-c.dil[0]*(c.kh-1)-1, c.stride[0]) + 1
+	ow = floorDiv(w+2*c.pad[1]-c.dil[1]*(c.kw-1)-1, c.stride[1]) + 1
+	return oh, ow
+}
+
+// WithActivation returns a convolution that shares c's weights and applies
+// act to its output.
+func (c *Conv2d) WithActivation(act Activation) *Conv2d {
+	if act > ActivationReLU {
+		panic(fmt.Sprintf("nn: Conv2d.WithActivation: unknown activation %v", act))
+	}
+	d := *c
+	d.act = act
+	return &d
+}
+
+// FoldBatchNorm returns the convolution equal to c followed by bn (in eval
+// mode): with s = γ/√(σ²+ε), its weight is W·s and its bias (b−μ)·s+β per
+// output channel, computed in float64 and rounded once. c is unchanged. It
+// returns an error if bn's channels are not c's output channels, or if c
+// applies an activation (the normalisation would have to come after it).
+func (c *Conv2d) FoldBatchNorm(bn *BatchNorm2d) (*Conv2d, error) {
+	if bn.Channels() != c.outC {
+		return nil, fmt.Errorf("nn: Conv2d.FoldBatchNorm: batch norm over %d channels after a convolution with weight shape %v (%d output channels)", bn.Channels(), c.weightShape(), c.outC)
+	}
+	if c.act != ActivationNone {
+		return nil, fmt.Errorf("nn: Conv2d.FoldBatchNorm: the convolution applies %v before the batch norm", c.act)
+	}
+	d := *c
+	kg := len(c.weight) / c.outC
+	d.weight = make([]float32, len(c.weight))
+	d.bias = make([]float32, c.outC)
+	for o := 0; o < c.outC; o++ {
+		s, mean, beta := bn.scale64(o), float64(bn.mean[o]), float64(bn.beta[o])
+		for i, w := range c.weight[o*kg : (o+1)*kg] {
+			d.weight[o*kg+i] = float32(float64(w) * s)
+		}
+		var b float64
+		if c.bias != nil {
+			b = float64(c.bias[o])
+		}
+		d.bias[o] = float32((b-mean)*s + beta)
+	}
+	return &d, nil
+}
+
+// Forward convolves x, N×I×H×W, into a new N×O×OH×OW tensor. It panics if x
+// is not 4-D with I channels or is smaller than the dilated kernel.
+func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor { return c.forward("Forward", x, nil) }
+
+// ForwardAdd is Forward with residual, N×O×OH×OW, added to the output before
+// the activation: act(conv(x) + b + residual), as a ResNet block ends. It
+// panics if residual's shape is not the output's.
+func (c *Conv2d) ForwardAdd(x, residual *tensor.Tensor) *tensor.Tensor {
+	if residual == nil {
+		panic("nn: Conv2d.ForwardAdd: nil residual")
+	}
+	return c.forward("ForwardAdd", x, residual)
+}
+
+func (c *Conv2d) forward(method string, x, residual *tensor.Tensor) *tensor.Tensor {
+	n, ch, h, w := nchw("Conv2d."+method, x)
+	if ch != c.inC {
+		panic(fmt.Sprintf("nn: Conv2d.%s: input shape %v does not match weight shape %v with %d groups: want N×%d×H×W", method, x.Shape(), c.weightShape(), c.groups, c.inC))
+	}
+	oh, ow := c.OutputSize(h, w)
+	if oh < 1 || ow < 1 {
+		panic(fmt.Sprintf("nn: Conv2d.%s: input shape %v is smaller than the kernel of weight shape %v with padding %v and dilation %v", method, x.Shape(), c.weightShape(), c.pad, c.dil))
+	}
+	out := tensor.New(n, c.outC, oh, ow)
+	var rd []float32
+	if residual != nil {
+		if !sameShape(residual.Shape(), out.Shape()) {
+			panic(fmt.Sprintf("nn: Conv2d.%s: residual shape %v does not match output shape %v (input shape %v)", method, residual.Shape(), out.Shape(), x.Shape()))
+		}
+		rd = data(residual)
+	}
+	if n > 0 {
+		c.run(data(x), out.Data(), rd, n, h, w, oh, ow)
+	}
+	return out
+}
+
+// run computes y (N×O×OH×OW) from x (N×I×H×W) and the residual r (like y,
+// or nil). Each (image, group) pair is one unit of work: a GEMM
+//
+//	y[img, group] (O/g × OH·OW) = W[group] (O/g × kg) · cols (kg × OH·OW)
+//
+// where cols is x[img, group] unfolded (im2col), computed tile by tile of
+// output positions so that the unfolded tile stays within colBudget. A 1×1
+// stride-1 unpadded kernel needs no unfolding: cols is x itself.
+func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
+	g := c.groups
+	og, cg := c.outC/g, c.inC/g
+	kg := cg * c.kh * c.kw
+	hw, p := h*w, oh*ow
+	direct := c.kh == 1 && c.kw == 1 && c.stride == [2]int{1, 1} && c.pad == [2]int{}
+	nt := p
+	if !direct {
+		nt = min(p, max(minTileCols, colBudget/kg))
+	}
+	units, workers := n*g, 1
+	if units > 1 && 2*og*kg*nt < parallelFlops {
+		// Each GEMM is too small for simd.Sgemm to share out: run several
+		// at once instead, each on one worker, sharing the scratch budget.
+		workers = min(simd.Threads(), units)
+		if !direct {
+			nt = min(p, max(minTileCols, colBudget/workers/kg))
+		}
+	}
+	parallelFor(units, workers, func(u int) {
+		img, grp := u/g, u%g
+		xg := x[(img*c.inC+grp*cg)*hw:][:cg*hw]
+		a := c.weight[grp*og*kg:][:og*kg]
+		yOff := (img*c.outC + grp*og) * p
+		yg := y[yOff:][:og*p]
+		var rg, bg []float32
+		if r != nil {
+			rg = r[yOff:][:og*p]
+		}
+		if c.bias != nil {
+			bg = c.bias[grp*og:][:og]
+		}
+		if direct {
+			simd.Sgemm(false, false, og, p, kg, 1, a, kg, xg, hw, 0, yg, p)
+			c.epilogue(yg, rg, bg, p, 0, p)
+			return
+		}
+		buf := getScratch(kg * nt)
+		defer putScratch(buf)
+		for p0 := 0; p0 < p; p0 += nt {
+			p1 := min(p0+nt, p)
+			col := (*buf)[:kg*(p1-p0)]
+			c.im2col(col, xg, cg, h, w, ow, p0, p1)
+			simd.Sgemm(false, false, og, p1-p0, kg, 1, a, kg, col, p1-p0, 0, yg[p0:], p)
+			c.epilogue(yg, rg, bg, p, p0, p1)
+		}
+	})
+}
+
+// epilogue applies bias, residual and activation to columns [p0, p1) of the
+// rows of y (leading dimension p), as the GEMM has just written them.
+func (c *Conv2d) epilogue(y, r, b []float32, p, p0, p1 int) {
+	if b == nil && r == nil && c.act == ActivationNone {
+		return
+	}
+	for o := 0; o < len(y)/p; o++ {
+		row := y[o*p+p0 : o*p+p1]
+		var bias float32
+		if b != nil {
+			bias = b[o]
+		}
+		if r != nil {
+			res := r[o*p+p0 : o*p+p1]
+			for i := range row {
+				row[i] += bias + res[i]
+			}
+		} else if bias != 0 {
+			for i := range row {
+				row[i] += bias
+			}
+		}
+		if c.act == ActivationReLU {
+			relu(row)
+		}
+	}
+}
+
+// im2col writes the unfolded input for output positions [p0, p1) (row-major
+// over OH×OW) into col, kg × (p1−p0): row (ci·KH + i)·KW + j, column q holds
+// x[ci, oh·sh − ph + i·dh, ow·sw − pw + j·dw] for position p0+q = oh·OW + ow,
+// or zero where that lies in the padding. x is one group's cg×H×W channels.
+func (c *Conv2d) im2col(col, x []float32, cg, h, w, ow, p0, p1 int) {
+	cols := p1 - p0
+	sh, sw := c.stride[0], c.stride[1]
+	oh0, oh1 := p0/ow, (p1-1)/ow // first and last output rows, inclusive
+	r := 0
+	for ci := 0; ci < cg; ci++ {
+		plane := x[ci*h*w:][:h*w]
+		for i := 0; i < c.kh; i++ {
+			ihOff := i*c.dil[0] - c.pad[0] // ih = oh·sh + ihOff
+			for j := 0; j < c.kw; j++ {
+				dst := col[r*cols:][:cols]
+				r++
+				off := j*c.dil[1] - c.pad[1] // iw = ow·sw + off
+				lo, hi := validRange(off, sw, w, ow)
+				d := 0
+				for y := oh0; y <= oh1; y++ {
+					a, b := 0, ow
+					if y == oh0 {
+						a = p0 - y*ow
+					}
+					if y == oh1 {
+						b = p1 - y*ow
+					}
+					seg := dst[d : d+b-a]
+					d += b - a
+					ih := y*sh + ihOff
+					l, u := max(lo, a), min(hi, b)
+					if ih < 0 || ih >= h || l >= u {
+						clear(seg)
+						continue
+					}
+					clear(seg[:l-a])
+					clear(seg[u-a:])
+					src := plane[ih*w:][:w]
+					if sw == 1 {
+						copy(seg[l-a:u-a], src[l+off:u+off])
+						continue
+					}
+					s := l*sw + off
+					for q := l - a; q < u-a; q++ {
+						seg[q] = src[s]
+						s += sw
+					}
+				}
+			}
+		}
+	}
+}
+
+// validRange returns the outputs [lo, hi) ⊆ [0, n) whose input index
+// o·s + off lies in [0, w).
+func validRange(off, s, w, n int) (lo, hi int) {
+	if off < 0 {
+		lo = ceilDiv(-off, s)
+	}
+	if w-1-off >= 0 {
+		hi = (w-1-off)/s + 1
+	}
+	hi = min(hi, n)
+	return min(lo, hi), hi
+}

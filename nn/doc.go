@@ -1,0 +1,27 @@
+// Package nn holds the inference layers that rp's backbones are built from:
+// convolution, batch normalisation, pooling, linear, padding, upsampling,
+// concatenation, softmax and ReLU, each matching PyTorch's eval-mode
+// semantics.
+//
+// Tensors flow through the public API in NCHW layout (batch × channels ×
+// height × width), as *tensor.Tensor. Weights are given in PyTorch's layout
+// (a convolution's weight is O×(I/groups)×KH×KW, a linear layer's O×I) and are
+// copied and packed once, at construction, into the form the compute kernels
+// want; layers are immutable afterwards, so one layer may run Forward from
+// several goroutines at once.
+//
+// Convolutions and linear layers run on simd.Sgemm: a convolution unfolds
+// its input (im2col) tile by tile into a scratch buffer of a few megabytes
+// and multiplies each tile by the weight matrix; a 1×1 stride-1 convolution
+// without padding is a plain GEMM over the input, with no copy. A convolution
+// can fold the batch normalisation that follows it into its weights and
+// apply a residual addition and a ReLU to its output as it writes it.
+//
+// Errors and panics follow package tensor: a constructor given inconsistent
+// weights returns an error naming the shapes; Forward given an input of the
+// wrong shape is a programmer error and panics with a message naming both
+// shapes. Forward never modifies its input; it returns a new tensor.
+//
+// The package knows nothing of file formats or backbones, and holds no
+// training code: batch normalisation always uses its running statistics.
+package nn

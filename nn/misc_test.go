@@ -1,0 +1,78 @@
+package nn
+
+import (
+	"math"
+	"testing"
+
+	"github.com/reconpatch/rp/tensor"
+)
+
+type miscCfg struct {
+	Op  string
+	Pad [4]int
+	Dim int
+}
+
+func TestMiscTorch(t *testing.T) {
+	fx := loadFixture(t, "misc.bin")
+	for _, c := range fx.Cases {
+		var cfg miscCfg
+		c.cfg(t, &cfg)
+		var got *tensor.Tensor
+		switch cfg.Op {
+		case "zeropad":
+			p := cfg.Pad // torch order: left, right, top, bottom
+			got = ZeroPad2d{Left: p[0], Right: p[1], Top: p[2], Bottom: p[3]}.Forward(fx.get(t, c, "x"))
+		case "concat":
+			got = ConcatChannels(fx.get(t, c, "a"), fx.get(t, c, "b"), fx.get(t, c, "c"))
+		case "softmax":
+			got = Softmax{Dim: cfg.Dim}.Forward(fx.get(t, c, "x"))
+		case "relu":
+			got = ReLU{}.Forward(fx.get(t, c, "x"))
+		default:
+			t.Fatalf("%s: unknown op %q", c.Name, cfg.Op)
+		}
+		checkClose(t, c.Name, got, fx.get(t, c, "y"))
+	}
+}
+
+func TestSoftmaxStable(t *testing.T) {
+	x := tensor.FromSlice([]float32{1000, 1001, -1e30, 1002}, 4)
+	y := Softmax{Dim: 0}.Forward(x).Data()
+	e := []float64{math.Exp(-2), math.Exp(-1), 0, 1}
+	s := e[0] + e[1] + e[3]
+	for i := range y {
+		if d := math.Abs(float64(y[i]) - e[i]/s); d > 1e-7 {
+			t.Errorf("softmax[%d] = %v, want %v", i, y[i], e[i]/s)
+		}
+	}
+	mustPanic(t, "dim", func() { Softmax{Dim: 1}.Forward(x) }, "dimension 1", "[4]")
+}
+
+func TestReLUAndSequential(t *testing.T) {
+	x := tensor.FromSlice([]float32{-1, 0, 2, float32(math.NaN())}, 1, 1, 2, 2)
+	y := Sequential{ZeroPad2d{Left: 1}, ReLU{}}.Forward(x)
+	want := []float32{0, 0, 0, 0, 2, float32(math.NaN())}
+	if !sameShape(y.Shape(), []int{1, 1, 2, 3}) {
+		t.Fatalf("shape %v", y.Shape())
+	}
+	for i, v := range y.Data() {
+		if v != want[i] && !(math.IsNaN(float64(v)) && math.IsNaN(float64(want[i]))) {
+			t.Errorf("y[%d] = %v, want %v", i, v, want[i])
+		}
+	}
+	if x.Data()[0] != -1 {
+		t.Error("ReLU modified its input")
+	}
+	if Sequential(nil).Forward(x) != x {
+		t.Error("empty Sequential is not the identity")
+	}
+	if ActivationReLU.String() != "relu" || ActivationNone.String() != "none" || Activation(5).String() != "Activation(5)" {
+		t.Error("Activation.String")
+	}
+}
+
+func TestConcatPanics(t *testing.T) {
+	mustPanic(t, "none", func() { ConcatChannels() }, "no inputs")
+	mustPanic(t, "mismatch", func() { ConcatChannels(tensor.New(1, 2, 3, 4), tensor.New(1, 2, 3, 5)) }, "[1 2 3 4]", "[1 2 3 5]")
+}
