@@ -5,7 +5,7 @@ export CGO_ENABLED = 0
 
 PLATFORMS := linux/amd64 linux/arm64 darwin/arm64 windows/amd64
 
-.PHONY: all build weights test vet test-go test-purego test-race vet-arm64 check-generate bench bench-torch cross clean
+.PHONY: all build weights parity bench-backbones fixtures-backbones test vet test-go test-purego test-race vet-arm64 check-generate bench bench-torch cross clean
 
 all: build
 
@@ -51,8 +51,7 @@ bench:
 
 ## bench-torch: PyTorch's numbers on this machine, for the ratios in docs/BENCHMARKS.md.
 bench-torch:
-	@/usr/bin/python3 -c 'import torch' 2>/dev/null || (apt-get update -qq && \
-		apt-get install -y -qq --no-install-recommends python3-torch python3-torchvision libopenblas0-pthread)
+	@$(TORCH_INSTALL)
 	$(GO) run ./cmd/rp bench gemm -n 2048 -threads 2 -json
 	OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/bench_torch.py gemm -n 2048 -threads 2
 
@@ -64,6 +63,26 @@ cross:
 		echo "build $$os/$$arch"; \
 		GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '-s -w' -o dist/rp-$$os-$$arch$$ext ./cmd/rp || exit 1; \
 	done
+
+TORCH_INSTALL = /usr/bin/python3 -c 'import torch' 2>/dev/null || (apt-get update -qq && \
+	apt-get install -y -qq --no-install-recommends python3-torch python3-torchvision libopenblas0-pthread)
+
+## parity: full-size backbones vs torchvision (random weights and BN stats), tap by tap, rel L2 <= 1e-4.
+## All six: make parity PARITY_BACKBONES="resnet18 resnet50 wide_resnet50_2 wide_resnet101_2 resnext101_32x8d densenet201"
+PARITY_BACKBONES ?= resnet18 wide_resnet50_2
+parity: build
+	@$(TORCH_INSTALL)
+	OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/parity.py --rp bin/rp $(PARITY_BACKBONES)
+
+## bench-backbones: WRN-50-2 to layer3, Go beside PyTorch in one session.
+bench-backbones:
+	@$(TORCH_INSTALL)
+	$(GO) test -run '^$$' -bench WideResNet50Layer3 -benchtime 5x ./backbones
+	OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/parity.py --bench
+
+## fixtures-backbones: regenerate backbones/testdata and imagenet_classes.go (torch; keras needs `make weights`).
+fixtures-backbones: weights
+	/usr/bin/python3 scripts/gen_backbone_fixtures.py
 
 clean:
 	rm -rf bin dist

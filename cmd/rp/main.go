@@ -27,6 +27,9 @@ var commands []command
 func init() {
 	commands = []command{
 		{"bench", "measure kernels (bench gemm)", runBench},
+		{"classify", "top-5 ImageNet classes of images (backbone sanity check)", runClassify},
+		{"convert", "convert weights (.pth, TF.js model.json) to safetensors", runConvert},
+		{"features", "extract backbone feature maps to safetensors", runFeatures},
 		{"version", "print the version and the SIMD level", runVersion},
 	}
 }

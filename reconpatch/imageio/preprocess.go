@@ -1,0 +1,88 @@
+package imageio
+
+// Preprocess is the geometry applied to every input image (spec section 2):
+// torchvision's Resize(Resize) then CenterCrop(Crop). The project default
+// is {Resize: 256, Crop: 224}; the 320 setting is {366, 320} and the 480
+// setting {549, 480}.
+type Preprocess struct {
+	// Resize makes the shorter side Resize pixels with PIL's antialiased
+	// bilinear filter, the longer int(Resize·long/short); 0 keeps the size.
+	Resize int
+	// Crop cuts the central Crop×Crop square (zero-padded if the image is
+	// smaller); 0 keeps the whole image.
+	Crop int
+	// MaxPixels refuses larger images from their header; 0 means
+	// DefaultMaxPixels.
+	MaxPixels int
+	// MaskThreshold is the level at which LoadMask marks a pixel positive:
+	// any channel >= MaskThreshold. 0 means 128.
+	MaskThreshold uint8
+}
+
+// Apply resizes and crops img as p says.
+func (p Preprocess) Apply(img RGB) RGB {
+	if p.Resize > 0 {
+		img = ResizeShorter(img, p.Resize)
+	}
+	if p.Crop > 0 {
+		img = CenterCrop(img, p.Crop, p.Crop)
+	}
+	return img
+}
+
+// ApplyMask resizes (nearest neighbour, same output size as Apply gives an
+// image) and crops a mask as p says.
+func (p Preprocess) ApplyMask(m Mask) Mask {
+	if p.Resize > 0 {
+		w, h := ResizedSize(m.W, m.H, p.Resize)
+		if w != m.W || h != m.H {
+			m = m.ResizeNearest(w, h)
+		}
+	}
+	if p.Crop > 0 {
+		m = m.CenterCrop(p.Crop, p.Crop)
+	}
+	return m
+}
+
+// Load decodes the image file at path (see Decode), converts it to RGB as
+// PIL does and applies p.
+func Load(path string, p Preprocess) (RGB, error) {
+	img, err := DecodeFile(path, p.MaxPixels)
+	if err != nil {
+		return RGB{}, err
+	}
+	return p.Apply(img), nil
+}
+
+// LoadMask decodes a ground-truth mask in any format and mode, binarises it
+// (a pixel is positive when any of its R, G, B after PIL's convert("RGB") is
+// at least p.MaskThreshold, default 128) and applies p with nearest-neighbour
+// resizing, so that it lines up pixel for pixel with Load(image, p).
+//
+// Thresholding at 128 rather than > 0 matters: the magnetic-tile masks are
+// antialiased, with faint halos of small grey levels around each defect.
+// Binarising before or after a nearest-neighbour resize gives the same mask.
+func LoadMask(path string, p Preprocess) (Mask, error) {
+	img, err := DecodeFile(path, p.MaxPixels)
+	if err != nil {
+		return Mask{}, err
+	}
+	return p.ApplyMask(Binarize(img, p.MaskThreshold)), nil
+}
+
+// Binarize marks the pixels of img whose largest channel is at least
+// threshold; 0 means 128.
+func Binarize(img RGB, threshold uint8) Mask {
+	if threshold == 0 {
+		threshold = 128
+	}
+	m := Mask{W: img.W, H: img.H, Pix: make([]uint8, img.W*img.H)}
+	for i := range m.Pix {
+		p := img.Pix[3*i : 3*i+3 : 3*i+3]
+		if p[0] >= threshold || p[1] >= threshold || p[2] >= threshold {
+			m.Pix[i] = 1
+		}
+	}
+	return m
+}
