@@ -103,8 +103,8 @@ type gemmJob struct {
 
 	kc, nc  int
 	threads int
-	splitM  bool // workers take rows of C; otherwise columns (panels of B)
-	packedB []float32
+	splitM  bool      // workers take rows of C; otherwise columns (panels of B)
+	packedB []float32 // the block of B all workers share when splitM
 	bar     barrier
 }
 
@@ -138,9 +138,11 @@ func sgemm(kern *gemmKernel, threads int, transA, transB bool, m, n, k int, alph
 	}
 	j.threads = threads
 
-	bufB := getBuffer(roundUp(j.nc, kern.nr) * j.kc)
-	defer putBuffer(bufB)
-	j.packedB = bufB.data
+	if j.splitM {
+		bufB := getBuffer(roundUp(j.nc, kern.nr) * j.kc)
+		defer putBuffer(bufB)
+		j.packedB = bufB.data
+	}
 	j.bar.init(threads)
 
 	if threads == 1 {
@@ -171,9 +173,18 @@ func (j *gemmJob) work(w int) {
 
 	// Rows of C this worker computes.
 	m0, m1 := 0, j.m
+	// B panels live in the shared block when workers split rows (they all
+	// read every panel, so barriers order packing and reading); when they
+	// split columns each worker packs and reads only its own panels, in a
+	// buffer of its own, and needs no barrier.
+	packed := j.packedB
 	if j.splitM {
 		t0, t1 := share(ceilDiv(j.m, mr), j.threads, w)
 		m0, m1 = t0*mr, min(t1*mr, j.m)
+	} else {
+		own := getBuffer((ceilDiv(ceilDiv(j.nc, nr), j.threads) + 1) * nr * j.kc)
+		defer putBuffer(own)
+		packed = own.data
 	}
 	for jc := 0; jc < j.n; jc += j.nc {
 		ncCur := min(j.nc, j.n-jc)
@@ -186,34 +197,41 @@ func (j *gemmJob) work(w int) {
 			if pc > 0 {
 				beta = 1
 			}
-			packB(j.packedB, j.b, j.ldb, j.transB, pc, kcCur, jc, ncCur, p0, p1, nr)
+			pb, first := packed, p0 // panel q is at pb[(q-first)·nr·kcCur]
 			if j.splitM {
+				packB(packed[p0*nr*kcCur:], j.b, j.ldb, j.transB, pc, kcCur, jc, ncCur, p0, p1, nr)
 				j.bar.wait() // all of B packed
-				p0, p1 = 0, panels
+				first = 0
+			} else {
+				packB(packed, j.b, j.ldb, j.transB, pc, kcCur, jc, ncCur, p0, p1, nr)
+			}
+			q0, q1 := p0, p1
+			if j.splitM {
+				q0, q1 = 0, panels
 			}
 			for ic := m0; ic < m1; ic += mc {
 				mcCur := min(mc, m1-ic)
 				packA(bufA.data, j.a, j.lda, j.transA, ic, mcCur, pc, kcCur, mr)
-				j.macro(bufA.data, tile.data, ic, mcCur, jc, ncCur, kcCur, p0, p1, beta)
+				j.macro(bufA.data, pb, tile.data, ic, mcCur, jc, ncCur, kcCur, q0, q1, first, beta)
 			}
 			if j.splitM {
 				j.bar.wait() // nobody reads B before it is repacked
-				p0, p1 = share(panels, j.threads, w)
 			}
 		}
 	}
 }
 
 // macro runs the micro-kernel over one packed block of A (mcCur rows from ic)
-// and panels p0..p1 of the packed block of B (ncCur columns from jc).
-func (j *gemmJob) macro(pa, tile []float32, ic, mcCur, jc, ncCur, kc, p0, p1 int, beta float32) {
+// and panels p0..p1 of the packed block of B (ncCur columns from jc), whose
+// panel q starts at pb[(q-first)·nr·kc].
+func (j *gemmJob) macro(pa, pb, tile []float32, ic, mcCur, jc, ncCur, kc, p0, p1, first int, beta float32) {
 	kern := j.kern
 	mr, nr := kern.mr, kern.nr
 	c, ldc := j.c, j.ldc
 	for jp := p0; jp < p1; jp++ {
 		jr := jp * nr
 		nrCur := min(nr, ncCur-jr)
-		bp := &j.packedB[jp*nr*kc]
+		bp := &pb[(jp-first)*nr*kc]
 		for ir := 0; ir < mcCur; ir += mr {
 			mrCur := min(mr, mcCur-ir)
 			ap := &pa[ir*kc]
@@ -299,13 +317,14 @@ func transposeStrips(dst []float32, src [][]float32, kc, ld int) {
 
 // packB packs rows [p0, p0+kc) of op(B) over panels q0..q1 of the column
 // block starting at j0 (nc columns) into kc×nr panels (row p of a panel is nr
-// contiguous values), padding the last panel's missing columns with zeros.
+// contiguous values), panel q at dst[(q-q0)·nr·kc], padding the last panel's
+// missing columns with zeros.
 func packB(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc, q0, q1, nr int) {
 	var cols [64][]float32
 	for q := q0; q < q1; q++ {
 		jr := q * nr
 		n := min(nr, nc-jr)
-		panel := dst[jr*kc : jr*kc+nr*kc]
+		panel := dst[(q-q0)*nr*kc : (q-q0+1)*nr*kc]
 		if !trans {
 			for p := 0; p < kc; p++ {
 				off := (p0+p)*ldb + j0 + jr
@@ -367,4 +386,3 @@ func (b *barrier) wait() {
 	}
 	b.mu.Unlock()
 }
-

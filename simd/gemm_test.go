@@ -215,6 +215,31 @@ func TestSgemmThreads(t *testing.T) {
 	}
 }
 
+// TestSgemmThreadsColumns covers products split over columns (few rows, many
+// columns) across several column and depth blocks, where workers must not
+// repack panels another worker still reads.
+func TestSgemmThreadsColumns(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, c := range []struct{ m, n, k int }{{3, 5000, 200}, {5, 9000, 1300}, {1, 4100, 517}} {
+		a, b := randSlice(r, c.m*c.k), randSlice(r, c.n*c.k)
+		want := make([]float32, c.m*c.n)
+		prev := SetThreads(1)
+		Sgemm(false, true, c.m, c.n, c.k, 1, a, c.k, b, c.k, 0, want, c.n)
+		SetThreads(2)
+		got := make([]float32, c.m*c.n)
+		for run := 0; run < 30; run++ {
+			Sgemm(false, true, c.m, c.n, c.k, 1, a, c.k, b, c.k, 0, got, c.n)
+			for i := range got {
+				if got[i] != want[i] {
+					SetThreads(prev)
+					t.Fatalf("m=%d n=%d k=%d run %d: C[%d] = %v on 2 threads, %v on 1", c.m, c.n, c.k, run, i, got[i], want[i])
+				}
+			}
+		}
+		SetThreads(prev)
+	}
+}
+
 func TestSgemmPanics(t *testing.T) {
 	cases := []struct {
 		name string

@@ -1,0 +1,80 @@
+//go:build amd64 && !purego
+
+package simd
+
+// The assembly kernels of vec_amd64.s; vecKernels and the pure-Go twins
+// (dotGo, axpyGo, …) state their contracts. n ≥ 1 in every call; the
+// argmin kernels track indices in 32-bit lanes, so their n is below 2³¹.
+
+//go:noescape
+func dotAVX512(x, y *float32, n int) float32
+
+//go:noescape
+func dotAVX2(x, y *float32, n int) float32
+
+//go:noescape
+func axpyAVX512(alpha float32, x, y *float32, n int)
+
+//go:noescape
+func axpyAVX2(alpha float32, x, y *float32, n int)
+
+//go:noescape
+func scaleAVX512(alpha float32, x *float32, n int)
+
+//go:noescape
+func scaleAVX2(alpha float32, x *float32, n int)
+
+//go:noescape
+func expAVX512(dst, src *float32, n int)
+
+//go:noescape
+func expAVX2(dst, src *float32, n int)
+
+//go:noescape
+func addClampAVX512(c float32, x, y *float32, n int)
+
+//go:noescape
+func addClampAVX2(c float32, x, y *float32, n int)
+
+//go:noescape
+func argminAVX512(x *float32, n int) (val float32, idx int)
+
+//go:noescape
+func argminAVX2(x *float32, n int) (val float32, idx int)
+
+//go:noescape
+func minAddClampAVX512(c float32, x, y *float32, n int) (val float32, idx int)
+
+//go:noescape
+func minAddClampAVX2(c float32, x, y *float32, n int) (val float32, idx int)
+
+// sqNorms8FMA sets dst[r] = Σ a[r*lda+p]², 0 ≤ r < 8, 0 ≤ p < k, each as a
+// chain of float32 FMAs from zero with p ascending: the arithmetic of one
+// element of the AVX2 and AVX-512 SGEMM kernels (see chainDots).
+//
+//go:noescape
+func sqNorms8FMA(a *float32, lda, k int, dst *float32)
+
+// dots8FMA sets dst[r] = Σ a[r*lda+p]·x[p], 0 ≤ r < 8, 0 ≤ p < k, as
+// sqNorms8FMA sums.
+//
+//go:noescape
+func dots8FMA(a *float32, lda int, x *float32, k int, dst *float32)
+
+// dot1FMA is Σ x[p]·y[p], 0 ≤ p < k, as sqNorms8FMA sums.
+//
+//go:noescape
+func dot1FMA(x, y *float32, k int) float32
+
+func init() {
+	vecTable[AVX512] = &vecKernels{
+		dot: dotAVX512, axpy: axpyAVX512, scale: scaleAVX512, exp: expAVX512,
+		addClamp: addClampAVX512, argmin: argminAVX512, minAddClamp: minAddClampAVX512,
+		sqNorms8: sqNorms8FMA, dots8: dots8FMA, dot1: dot1FMA,
+	}
+	vecTable[AVX2] = &vecKernels{
+		dot: dotAVX2, axpy: axpyAVX2, scale: scaleAVX2, exp: expAVX2,
+		addClamp: addClampAVX2, argmin: argminAVX2, minAddClamp: minAddClampAVX2,
+		sqNorms8: sqNorms8FMA, dots8: dots8FMA, dot1: dot1FMA,
+	}
+}

@@ -1,0 +1,1281 @@
+//go:build amd64 && !purego
+
+// Hand-written vector kernels: dot, axpy, scale, exp, and the helpers of the
+// distance kernels (dist.go), for AVX-512 and AVX2+FMA. Each has a pure-Go
+// twin in vec.go or dist.go that states its contract. Tails are masked:
+// AVX-512 with K1 (masked loads never fault on the lanes they skip), AVX2
+// with VMASKMOVPS and a mask from the table below.
+
+#include "textflag.h"
+
+// Offsets into vecConsts. Each constant fills 32 bytes (8 lanes) so that the
+// AVX2 kernels can use it as a memory operand; the AVX-512 kernels broadcast
+// its first lane.
+#define C_LO 0
+#define C_HI 32
+#define C_LOG2E 64
+#define C_MAGIC 96
+#define C_C1 128
+#define C_C2 160
+#define C_P5 192
+#define C_P4 224
+#define C_P3 256
+#define C_P2 288
+#define C_P1 320
+#define C_P0 352
+#define C_ONE 384
+#define C_BIAS 416
+#define C_INF 448
+#define C_MAXINT 480
+#define C_EIGHT 512
+#define C_SIXTEEN 544
+#define C_THIRTYTWO 576
+#define C_IOTA 608
+#define C_TAILMASK 672
+
+// lo
+DATA vecConsts<>+0(SB)/4, $0xc2d00000
+DATA vecConsts<>+4(SB)/4, $0xc2d00000
+DATA vecConsts<>+8(SB)/4, $0xc2d00000
+DATA vecConsts<>+12(SB)/4, $0xc2d00000
+DATA vecConsts<>+16(SB)/4, $0xc2d00000
+DATA vecConsts<>+20(SB)/4, $0xc2d00000
+DATA vecConsts<>+24(SB)/4, $0xc2d00000
+DATA vecConsts<>+28(SB)/4, $0xc2d00000
+// hi
+DATA vecConsts<>+32(SB)/4, $0x42b20000
+DATA vecConsts<>+36(SB)/4, $0x42b20000
+DATA vecConsts<>+40(SB)/4, $0x42b20000
+DATA vecConsts<>+44(SB)/4, $0x42b20000
+DATA vecConsts<>+48(SB)/4, $0x42b20000
+DATA vecConsts<>+52(SB)/4, $0x42b20000
+DATA vecConsts<>+56(SB)/4, $0x42b20000
+DATA vecConsts<>+60(SB)/4, $0x42b20000
+// log2e
+DATA vecConsts<>+64(SB)/4, $0x3fb8aa3b
+DATA vecConsts<>+68(SB)/4, $0x3fb8aa3b
+DATA vecConsts<>+72(SB)/4, $0x3fb8aa3b
+DATA vecConsts<>+76(SB)/4, $0x3fb8aa3b
+DATA vecConsts<>+80(SB)/4, $0x3fb8aa3b
+DATA vecConsts<>+84(SB)/4, $0x3fb8aa3b
+DATA vecConsts<>+88(SB)/4, $0x3fb8aa3b
+DATA vecConsts<>+92(SB)/4, $0x3fb8aa3b
+// magic
+DATA vecConsts<>+96(SB)/4, $0x4b400000
+DATA vecConsts<>+100(SB)/4, $0x4b400000
+DATA vecConsts<>+104(SB)/4, $0x4b400000
+DATA vecConsts<>+108(SB)/4, $0x4b400000
+DATA vecConsts<>+112(SB)/4, $0x4b400000
+DATA vecConsts<>+116(SB)/4, $0x4b400000
+DATA vecConsts<>+120(SB)/4, $0x4b400000
+DATA vecConsts<>+124(SB)/4, $0x4b400000
+// c1
+DATA vecConsts<>+128(SB)/4, $0x3f318000
+DATA vecConsts<>+132(SB)/4, $0x3f318000
+DATA vecConsts<>+136(SB)/4, $0x3f318000
+DATA vecConsts<>+140(SB)/4, $0x3f318000
+DATA vecConsts<>+144(SB)/4, $0x3f318000
+DATA vecConsts<>+148(SB)/4, $0x3f318000
+DATA vecConsts<>+152(SB)/4, $0x3f318000
+DATA vecConsts<>+156(SB)/4, $0x3f318000
+// c2
+DATA vecConsts<>+160(SB)/4, $0xb95e8083
+DATA vecConsts<>+164(SB)/4, $0xb95e8083
+DATA vecConsts<>+168(SB)/4, $0xb95e8083
+DATA vecConsts<>+172(SB)/4, $0xb95e8083
+DATA vecConsts<>+176(SB)/4, $0xb95e8083
+DATA vecConsts<>+180(SB)/4, $0xb95e8083
+DATA vecConsts<>+184(SB)/4, $0xb95e8083
+DATA vecConsts<>+188(SB)/4, $0xb95e8083
+// p5
+DATA vecConsts<>+192(SB)/4, $0x39506967
+DATA vecConsts<>+196(SB)/4, $0x39506967
+DATA vecConsts<>+200(SB)/4, $0x39506967
+DATA vecConsts<>+204(SB)/4, $0x39506967
+DATA vecConsts<>+208(SB)/4, $0x39506967
+DATA vecConsts<>+212(SB)/4, $0x39506967
+DATA vecConsts<>+216(SB)/4, $0x39506967
+DATA vecConsts<>+220(SB)/4, $0x39506967
+// p4
+DATA vecConsts<>+224(SB)/4, $0x3ab743ce
+DATA vecConsts<>+228(SB)/4, $0x3ab743ce
+DATA vecConsts<>+232(SB)/4, $0x3ab743ce
+DATA vecConsts<>+236(SB)/4, $0x3ab743ce
+DATA vecConsts<>+240(SB)/4, $0x3ab743ce
+DATA vecConsts<>+244(SB)/4, $0x3ab743ce
+DATA vecConsts<>+248(SB)/4, $0x3ab743ce
+DATA vecConsts<>+252(SB)/4, $0x3ab743ce
+// p3
+DATA vecConsts<>+256(SB)/4, $0x3c088908
+DATA vecConsts<>+260(SB)/4, $0x3c088908
+DATA vecConsts<>+264(SB)/4, $0x3c088908
+DATA vecConsts<>+268(SB)/4, $0x3c088908
+DATA vecConsts<>+272(SB)/4, $0x3c088908
+DATA vecConsts<>+276(SB)/4, $0x3c088908
+DATA vecConsts<>+280(SB)/4, $0x3c088908
+DATA vecConsts<>+284(SB)/4, $0x3c088908
+// p2
+DATA vecConsts<>+288(SB)/4, $0x3d2aa9c1
+DATA vecConsts<>+292(SB)/4, $0x3d2aa9c1
+DATA vecConsts<>+296(SB)/4, $0x3d2aa9c1
+DATA vecConsts<>+300(SB)/4, $0x3d2aa9c1
+DATA vecConsts<>+304(SB)/4, $0x3d2aa9c1
+DATA vecConsts<>+308(SB)/4, $0x3d2aa9c1
+DATA vecConsts<>+312(SB)/4, $0x3d2aa9c1
+DATA vecConsts<>+316(SB)/4, $0x3d2aa9c1
+// p1
+DATA vecConsts<>+320(SB)/4, $0x3e2aaaaa
+DATA vecConsts<>+324(SB)/4, $0x3e2aaaaa
+DATA vecConsts<>+328(SB)/4, $0x3e2aaaaa
+DATA vecConsts<>+332(SB)/4, $0x3e2aaaaa
+DATA vecConsts<>+336(SB)/4, $0x3e2aaaaa
+DATA vecConsts<>+340(SB)/4, $0x3e2aaaaa
+DATA vecConsts<>+344(SB)/4, $0x3e2aaaaa
+DATA vecConsts<>+348(SB)/4, $0x3e2aaaaa
+// p0
+DATA vecConsts<>+352(SB)/4, $0x3f000000
+DATA vecConsts<>+356(SB)/4, $0x3f000000
+DATA vecConsts<>+360(SB)/4, $0x3f000000
+DATA vecConsts<>+364(SB)/4, $0x3f000000
+DATA vecConsts<>+368(SB)/4, $0x3f000000
+DATA vecConsts<>+372(SB)/4, $0x3f000000
+DATA vecConsts<>+376(SB)/4, $0x3f000000
+DATA vecConsts<>+380(SB)/4, $0x3f000000
+// one
+DATA vecConsts<>+384(SB)/4, $0x3f800000
+DATA vecConsts<>+388(SB)/4, $0x3f800000
+DATA vecConsts<>+392(SB)/4, $0x3f800000
+DATA vecConsts<>+396(SB)/4, $0x3f800000
+DATA vecConsts<>+400(SB)/4, $0x3f800000
+DATA vecConsts<>+404(SB)/4, $0x3f800000
+DATA vecConsts<>+408(SB)/4, $0x3f800000
+DATA vecConsts<>+412(SB)/4, $0x3f800000
+// bias
+DATA vecConsts<>+416(SB)/4, $0x0000007f
+DATA vecConsts<>+420(SB)/4, $0x0000007f
+DATA vecConsts<>+424(SB)/4, $0x0000007f
+DATA vecConsts<>+428(SB)/4, $0x0000007f
+DATA vecConsts<>+432(SB)/4, $0x0000007f
+DATA vecConsts<>+436(SB)/4, $0x0000007f
+DATA vecConsts<>+440(SB)/4, $0x0000007f
+DATA vecConsts<>+444(SB)/4, $0x0000007f
+// inf
+DATA vecConsts<>+448(SB)/4, $0x7f800000
+DATA vecConsts<>+452(SB)/4, $0x7f800000
+DATA vecConsts<>+456(SB)/4, $0x7f800000
+DATA vecConsts<>+460(SB)/4, $0x7f800000
+DATA vecConsts<>+464(SB)/4, $0x7f800000
+DATA vecConsts<>+468(SB)/4, $0x7f800000
+DATA vecConsts<>+472(SB)/4, $0x7f800000
+DATA vecConsts<>+476(SB)/4, $0x7f800000
+// maxint
+DATA vecConsts<>+480(SB)/4, $0x7fffffff
+DATA vecConsts<>+484(SB)/4, $0x7fffffff
+DATA vecConsts<>+488(SB)/4, $0x7fffffff
+DATA vecConsts<>+492(SB)/4, $0x7fffffff
+DATA vecConsts<>+496(SB)/4, $0x7fffffff
+DATA vecConsts<>+500(SB)/4, $0x7fffffff
+DATA vecConsts<>+504(SB)/4, $0x7fffffff
+DATA vecConsts<>+508(SB)/4, $0x7fffffff
+// eight
+DATA vecConsts<>+512(SB)/4, $0x00000008
+DATA vecConsts<>+516(SB)/4, $0x00000008
+DATA vecConsts<>+520(SB)/4, $0x00000008
+DATA vecConsts<>+524(SB)/4, $0x00000008
+DATA vecConsts<>+528(SB)/4, $0x00000008
+DATA vecConsts<>+532(SB)/4, $0x00000008
+DATA vecConsts<>+536(SB)/4, $0x00000008
+DATA vecConsts<>+540(SB)/4, $0x00000008
+// sixteen
+DATA vecConsts<>+544(SB)/4, $0x00000010
+DATA vecConsts<>+548(SB)/4, $0x00000010
+DATA vecConsts<>+552(SB)/4, $0x00000010
+DATA vecConsts<>+556(SB)/4, $0x00000010
+DATA vecConsts<>+560(SB)/4, $0x00000010
+DATA vecConsts<>+564(SB)/4, $0x00000010
+DATA vecConsts<>+568(SB)/4, $0x00000010
+DATA vecConsts<>+572(SB)/4, $0x00000010
+// thirtytwo
+DATA vecConsts<>+576(SB)/4, $0x00000020
+DATA vecConsts<>+580(SB)/4, $0x00000020
+DATA vecConsts<>+584(SB)/4, $0x00000020
+DATA vecConsts<>+588(SB)/4, $0x00000020
+DATA vecConsts<>+592(SB)/4, $0x00000020
+DATA vecConsts<>+596(SB)/4, $0x00000020
+DATA vecConsts<>+600(SB)/4, $0x00000020
+DATA vecConsts<>+604(SB)/4, $0x00000020
+// iota: 0, 1, …, 15
+DATA vecConsts<>+608(SB)/4, $0
+DATA vecConsts<>+612(SB)/4, $1
+DATA vecConsts<>+616(SB)/4, $2
+DATA vecConsts<>+620(SB)/4, $3
+DATA vecConsts<>+624(SB)/4, $4
+DATA vecConsts<>+628(SB)/4, $5
+DATA vecConsts<>+632(SB)/4, $6
+DATA vecConsts<>+636(SB)/4, $7
+DATA vecConsts<>+640(SB)/4, $8
+DATA vecConsts<>+644(SB)/4, $9
+DATA vecConsts<>+648(SB)/4, $10
+DATA vecConsts<>+652(SB)/4, $11
+DATA vecConsts<>+656(SB)/4, $12
+DATA vecConsts<>+660(SB)/4, $13
+DATA vecConsts<>+664(SB)/4, $14
+DATA vecConsts<>+668(SB)/4, $15
+// tail masks: 8 × -1 then 8 × 0; the mask of the first r lanes starts at lane 8-r
+DATA vecConsts<>+672(SB)/4, $0xffffffff
+DATA vecConsts<>+676(SB)/4, $0xffffffff
+DATA vecConsts<>+680(SB)/4, $0xffffffff
+DATA vecConsts<>+684(SB)/4, $0xffffffff
+DATA vecConsts<>+688(SB)/4, $0xffffffff
+DATA vecConsts<>+692(SB)/4, $0xffffffff
+DATA vecConsts<>+696(SB)/4, $0xffffffff
+DATA vecConsts<>+700(SB)/4, $0xffffffff
+DATA vecConsts<>+704(SB)/4, $0x00000000
+DATA vecConsts<>+708(SB)/4, $0x00000000
+DATA vecConsts<>+712(SB)/4, $0x00000000
+DATA vecConsts<>+716(SB)/4, $0x00000000
+DATA vecConsts<>+720(SB)/4, $0x00000000
+DATA vecConsts<>+724(SB)/4, $0x00000000
+DATA vecConsts<>+728(SB)/4, $0x00000000
+DATA vecConsts<>+732(SB)/4, $0x00000000
+GLOBL vecConsts<>(SB), RODATA|NOPTR, $736
+
+// ---------------------------------------------------------------------------
+// Shared macros.
+
+// TAILK sets K1 to the low CX bits (1 ≤ CX ≤ 15); clobbers AX.
+#define TAILK \
+	MOVL $1, AX; \
+	SHLL CX, AX; \
+	DECL AX; \
+	KMOVW AX, K1
+
+// TAILY loads into Y15 the AVX2 mask of the first CX lanes (1 ≤ CX ≤ 7);
+// clobbers AX and DX.
+#define TAILY \
+	LEAQ vecConsts<>+C_TAILMASK(SB), AX; \
+	MOVQ $8, DX; \
+	SUBQ CX, DX; \
+	VMOVDQU (AX)(DX*4), Y15
+
+// HSUM512 sums the 16 lanes of Z0 into X0; clobbers Z1.
+#define HSUM512 \
+	VEXTRACTF64X4 $1, Z0, Y1; \
+	VADDPS Y1, Y0, Y0; \
+	HSUM256
+
+// HSUM256 sums the 8 lanes of Y0 into X0; clobbers Y1.
+#define HSUM256 \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS X1, X0, X0; \
+	VMOVHLPS X0, X0, X1; \
+	VADDPS X1, X0, X0; \
+	VMOVSHDUP X0, X1; \
+	VADDSS X1, X0, X0
+
+// ---------------------------------------------------------------------------
+// Dot
+
+// func dotAVX512(x, y *float32, n int) float32
+TEXT ·dotAVX512(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	CMPQ CX, $64
+	JLT dot512_16
+
+dot512_64:
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z5
+	VMOVUPS 128(SI), Z6
+	VMOVUPS 192(SI), Z7
+	VFMADD231PS (DI), Z4, Z0
+	VFMADD231PS 64(DI), Z5, Z1
+	VFMADD231PS 128(DI), Z6, Z2
+	VFMADD231PS 192(DI), Z7, Z3
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	CMPQ CX, $64
+	JGE  dot512_64
+
+dot512_16:
+	CMPQ CX, $16
+	JLT  dot512_tail
+	VMOVUPS (SI), Z4
+	VFMADD231PS (DI), Z4, Z0
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  dot512_16
+
+dot512_tail:
+	TESTQ CX, CX
+	JEQ   dot512_sum
+	TAILK
+	VMOVUPS.Z (SI), K1, Z4
+	VMOVUPS.Z (DI), K1, Z5
+	VFMADD231PS Z5, Z4, Z1
+
+dot512_sum:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	HSUM512
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dotAVX2(x, y *float32, n int) float32
+TEXT ·dotAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	CMPQ CX, $32
+	JLT  dot256_8
+
+dot256_32:
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE  dot256_32
+
+dot256_8:
+	CMPQ CX, $8
+	JLT  dot256_tail
+	VMOVUPS (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  dot256_8
+
+dot256_tail:
+	TESTQ CX, CX
+	JEQ   dot256_sum
+	TAILY
+	VMASKMOVPS (SI), Y15, Y4
+	VMASKMOVPS (DI), Y15, Y5
+	VFMADD231PS Y5, Y4, Y1
+
+dot256_sum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM256
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// ---------------------------------------------------------------------------
+// Axpy: y += alpha·x
+
+// func axpyAVX512(alpha float32, x, y *float32, n int)
+TEXT ·axpyAVX512(SB), NOSPLIT, $0-32
+	VBROADCASTSS alpha+0(FP), Z31
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+	CMPQ CX, $64
+	JLT  axpy512_16
+
+axpy512_64:
+	VMOVUPS (DI), Z0
+	VMOVUPS 64(DI), Z1
+	VMOVUPS 128(DI), Z2
+	VMOVUPS 192(DI), Z3
+	VFMADD231PS (SI), Z31, Z0
+	VFMADD231PS 64(SI), Z31, Z1
+	VFMADD231PS 128(SI), Z31, Z2
+	VFMADD231PS 192(SI), Z31, Z3
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	CMPQ CX, $64
+	JGE  axpy512_64
+
+axpy512_16:
+	CMPQ CX, $16
+	JLT  axpy512_tail
+	VMOVUPS (DI), Z0
+	VFMADD231PS (SI), Z31, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  axpy512_16
+
+axpy512_tail:
+	TESTQ CX, CX
+	JEQ   axpy512_done
+	TAILK
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z1
+	VFMADD231PS Z1, Z31, Z0
+	VMOVUPS Z0, K1, (DI)
+
+axpy512_done:
+	VZEROUPPER
+	RET
+
+// func axpyAVX2(alpha float32, x, y *float32, n int)
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSS alpha+0(FP), Y14
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+	CMPQ CX, $32
+	JLT  axpy256_8
+
+axpy256_32:
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	VFMADD231PS (SI), Y14, Y0
+	VFMADD231PS 32(SI), Y14, Y1
+	VFMADD231PS 64(SI), Y14, Y2
+	VFMADD231PS 96(SI), Y14, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE  axpy256_32
+
+axpy256_8:
+	CMPQ CX, $8
+	JLT  axpy256_tail
+	VMOVUPS (DI), Y0
+	VFMADD231PS (SI), Y14, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  axpy256_8
+
+axpy256_tail:
+	TESTQ CX, CX
+	JEQ   axpy256_done
+	TAILY
+	VMASKMOVPS (DI), Y15, Y0
+	VMASKMOVPS (SI), Y15, Y1
+	VFMADD231PS Y1, Y14, Y0
+	VMASKMOVPS Y0, Y15, (DI)
+
+axpy256_done:
+	VZEROUPPER
+	RET
+
+// ---------------------------------------------------------------------------
+// Scale: x *= alpha
+
+// func scaleAVX512(alpha float32, x *float32, n int)
+TEXT ·scaleAVX512(SB), NOSPLIT, $0-24
+	VBROADCASTSS alpha+0(FP), Z31
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	CMPQ CX, $64
+	JLT  scale512_16
+
+scale512_64:
+	VMULPS (SI), Z31, Z0
+	VMULPS 64(SI), Z31, Z1
+	VMULPS 128(SI), Z31, Z2
+	VMULPS 192(SI), Z31, Z3
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	ADDQ $256, SI
+	SUBQ $64, CX
+	CMPQ CX, $64
+	JGE  scale512_64
+
+scale512_16:
+	CMPQ CX, $16
+	JLT  scale512_tail
+	VMULPS (SI), Z31, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP  scale512_16
+
+scale512_tail:
+	TESTQ CX, CX
+	JEQ   scale512_done
+	TAILK
+	VMOVUPS.Z (SI), K1, Z0
+	VMULPS Z0, Z31, Z0
+	VMOVUPS Z0, K1, (SI)
+
+scale512_done:
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(alpha float32, x *float32, n int)
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-24
+	VBROADCASTSS alpha+0(FP), Y14
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	CMPQ CX, $32
+	JLT  scale256_8
+
+scale256_32:
+	VMULPS (SI), Y14, Y0
+	VMULPS 32(SI), Y14, Y1
+	VMULPS 64(SI), Y14, Y2
+	VMULPS 96(SI), Y14, Y3
+	VMOVUPS Y0, (SI)
+	VMOVUPS Y1, 32(SI)
+	VMOVUPS Y2, 64(SI)
+	VMOVUPS Y3, 96(SI)
+	ADDQ $128, SI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE  scale256_32
+
+scale256_8:
+	CMPQ CX, $8
+	JLT  scale256_tail
+	VMULPS (SI), Y14, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  scale256_8
+
+scale256_tail:
+	TESTQ CX, CX
+	JEQ   scale256_done
+	TAILY
+	VMASKMOVPS (SI), Y15, Y0
+	VMULPS Y0, Y14, Y0
+	VMASKMOVPS Y0, Y15, (SI)
+
+scale256_done:
+	VZEROUPPER
+	RET
+
+// ---------------------------------------------------------------------------
+// Exp. See exp32 in vec.go for the algorithm; the steps here are the same,
+// with fused multiply-adds.
+
+// EXP512 computes exp of the 16 lanes of X in place, using N, P and T as
+// scratch and the constants in Z16–Z28 (see expAVX512).
+#define EXP512(X, N, P, T) \
+	VMAXPS X, Z16, X; \
+	VMINPS X, Z17, X; \
+	VMOVAPS X, N; \
+	VFMADD213PS Z19, Z18, N; \
+	VSUBPS Z19, N, N; \
+	VFNMADD231PS N, Z20, X; \
+	VFNMADD231PS N, Z21, X; \
+	VMOVAPS Z22, P; \
+	VFMADD213PS Z23, X, P; \
+	VFMADD213PS Z24, X, P; \
+	VFMADD213PS Z25, X, P; \
+	VFMADD213PS Z26, X, P; \
+	VFMADD213PS Z27, X, P; \
+	VMULPS X, X, T; \
+	VFMADD213PS X, T, P; \
+	VADDPS Z28, P, P; \
+	VSCALEFPS N, P, X
+
+// func expAVX512(dst, src *float32, n int)
+TEXT ·expAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS vecConsts<>+C_LO(SB), Z16
+	VBROADCASTSS vecConsts<>+C_HI(SB), Z17
+	VBROADCASTSS vecConsts<>+C_LOG2E(SB), Z18
+	VBROADCASTSS vecConsts<>+C_MAGIC(SB), Z19
+	VBROADCASTSS vecConsts<>+C_C1(SB), Z20
+	VBROADCASTSS vecConsts<>+C_C2(SB), Z21
+	VBROADCASTSS vecConsts<>+C_P5(SB), Z22
+	VBROADCASTSS vecConsts<>+C_P4(SB), Z23
+	VBROADCASTSS vecConsts<>+C_P3(SB), Z24
+	VBROADCASTSS vecConsts<>+C_P2(SB), Z25
+	VBROADCASTSS vecConsts<>+C_P1(SB), Z26
+	VBROADCASTSS vecConsts<>+C_P0(SB), Z27
+	VBROADCASTSS vecConsts<>+C_ONE(SB), Z28
+	CMPQ CX, $32
+	JLT  exp512_16
+
+exp512_32:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z4
+	EXP512(Z0, Z1, Z2, Z3)
+	EXP512(Z4, Z5, Z6, Z7)
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z4, 64(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE  exp512_32
+
+exp512_16:
+	CMPQ CX, $16
+	JLT  exp512_tail
+	VMOVUPS (SI), Z0
+	EXP512(Z0, Z1, Z2, Z3)
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+
+exp512_tail:
+	TESTQ CX, CX
+	JEQ   exp512_done
+	TAILK
+	VMOVUPS.Z (SI), K1, Z0
+	EXP512(Z0, Z1, Z2, Z3)
+	VMOVUPS Z0, K1, (DI)
+
+exp512_done:
+	VZEROUPPER
+	RET
+
+// EXP256 computes exp of the 8 lanes of X in place, using N, P, T and I as
+// scratch and the constants in Y8–Y14 and vecConsts (see expAVX2). Without
+// VSCALEFPS, 2ⁿ is applied as 2^(n>>1)·2^(n−n>>1), both normal, so the first
+// product is exact and the second rounds once.
+#define EXP256(X, N, P, T, I) \
+	VMAXPS X, Y8, X; \
+	VMINPS X, Y9, X; \
+	VMOVAPS X, N; \
+	VFMADD213PS Y11, Y10, N; \
+	VPSUBD Y11, N, I; \
+	VSUBPS Y11, N, N; \
+	VFNMADD231PS N, Y12, X; \
+	VFNMADD231PS N, Y13, X; \
+	VMOVUPS vecConsts<>+C_P5(SB), P; \
+	VFMADD213PS vecConsts<>+C_P4(SB), X, P; \
+	VFMADD213PS vecConsts<>+C_P3(SB), X, P; \
+	VFMADD213PS vecConsts<>+C_P2(SB), X, P; \
+	VFMADD213PS vecConsts<>+C_P1(SB), X, P; \
+	VFMADD213PS vecConsts<>+C_P0(SB), X, P; \
+	VMULPS X, X, T; \
+	VFMADD213PS X, T, P; \
+	VADDPS Y14, P, P; \
+	VPSRAD $1, I, T; \
+	VPSUBD T, I, I; \
+	VPADDD vecConsts<>+C_BIAS(SB), T, T; \
+	VPSLLD $23, T, T; \
+	VPADDD vecConsts<>+C_BIAS(SB), I, I; \
+	VPSLLD $23, I, I; \
+	VMULPS T, P, P; \
+	VMULPS I, P, X
+
+// func expAVX2(dst, src *float32, n int)
+TEXT ·expAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VMOVUPS vecConsts<>+C_LO(SB), Y8
+	VMOVUPS vecConsts<>+C_HI(SB), Y9
+	VMOVUPS vecConsts<>+C_LOG2E(SB), Y10
+	VMOVUPS vecConsts<>+C_MAGIC(SB), Y11
+	VMOVUPS vecConsts<>+C_C1(SB), Y12
+	VMOVUPS vecConsts<>+C_C2(SB), Y13
+	VMOVUPS vecConsts<>+C_ONE(SB), Y14
+
+exp256_8:
+	CMPQ CX, $8
+	JLT  exp256_tail
+	VMOVUPS (SI), Y0
+	EXP256(Y0, Y1, Y2, Y3, Y4)
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  exp256_8
+
+exp256_tail:
+	TESTQ CX, CX
+	JEQ   exp256_done
+	TAILY
+	VMASKMOVPS (SI), Y15, Y0
+	EXP256(Y0, Y1, Y2, Y3, Y4)
+	VMASKMOVPS Y0, Y15, (DI)
+
+exp256_done:
+	VZEROUPPER
+	RET
+
+// ---------------------------------------------------------------------------
+// Row minimum with index (dist.go). Each kernel keeps two lane-wise states,
+// (Z0 value, Z1 index) for even 16-blocks and (Z5, Z6) for odd ones; a lane
+// takes a new value only when it is strictly less (so a NaN never enters and
+// the first of equal values stays). The reduction takes the least value m of
+// the 32 lanes and then the least index among lanes whose value equals m,
+// which is the lowest index of the least value. Lanes start at (+Inf, 0), so
+// a row with no value below +Inf gives index 0.
+
+// ARGMIN512_INIT sets up the states, Z2 (the indices of the current block)
+// and Z3, Z12 (the increments 16 and 32).
+#define ARGMIN512_INIT \
+	VBROADCASTSS vecConsts<>+C_INF(SB), Z0; \
+	VMOVAPS Z0, Z5; \
+	VPXORD Z1, Z1, Z1; \
+	VPXORD Z6, Z6, Z6; \
+	VMOVDQU32 vecConsts<>+C_IOTA(SB), Z2; \
+	VPBROADCASTD vecConsts<>+C_SIXTEEN(SB), Z3; \
+	VPBROADCASTD vecConsts<>+C_THIRTYTWO(SB), Z12
+
+// ARGMIN512_STEP folds the 16 values in V into state (M, I) under mask K
+// (K0 is not usable as a write mask, so the unmasked step uses K2 = all).
+#define ARGMIN512_STEP(V, M, I, CUR, KIN, KT) \
+	VCMPPS $1, M, V, KIN, KT; \
+	VMOVAPS V, KT, M; \
+	VMOVDQA32 CUR, KT, I
+
+// ARGMIN512_REDUCE writes the least value to X7 and its index to AX.
+#define ARGMIN512_REDUCE \
+	VMINPS Z5, Z0, Z7; \
+	VSHUFF32X4 $0x4E, Z7, Z7, Z8; \
+	VMINPS Z8, Z7, Z7; \
+	VSHUFF32X4 $0xB1, Z7, Z7, Z8; \
+	VMINPS Z8, Z7, Z7; \
+	VPERMILPS $0x4E, Z7, Z8; \
+	VMINPS Z8, Z7, Z7; \
+	VPERMILPS $0xB1, Z7, Z8; \
+	VMINPS Z8, Z7, Z7; \
+	VCMPPS $0, Z7, Z0, K1; \
+	VCMPPS $0, Z7, Z5, K2; \
+	VPBROADCASTD vecConsts<>+C_MAXINT(SB), Z8; \
+	VMOVDQA32 Z8, Z9; \
+	VMOVDQA32 Z1, K1, Z8; \
+	VMOVDQA32 Z6, K2, Z9; \
+	VPMINSD Z9, Z8, Z8; \
+	VSHUFI32X4 $0x4E, Z8, Z8, Z9; \
+	VPMINSD Z9, Z8, Z8; \
+	VSHUFI32X4 $0xB1, Z8, Z8, Z9; \
+	VPMINSD Z9, Z8, Z8; \
+	VPSHUFD $0x4E, Z8, Z9; \
+	VPMINSD Z9, Z8, Z8; \
+	VPSHUFD $0xB1, Z8, Z9; \
+	VPMINSD Z9, Z8, Z8; \
+	VMOVD X8, AX
+
+// func argminAVX512(x *float32, n int) (val float32, idx int)
+TEXT ·argminAVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	ARGMIN512_INIT
+	KXNORW K2, K2, K2
+	CMPQ CX, $32
+	JLT  argmin512_16
+
+argmin512_32:
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z10
+	VPADDD Z3, Z2, Z11
+	ARGMIN512_STEP(Z4, Z0, Z1, Z2, K2, K3)
+	ARGMIN512_STEP(Z10, Z5, Z6, Z11, K2, K4)
+	VPADDD Z12, Z2, Z2
+	ADDQ $128, SI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE  argmin512_32
+
+argmin512_16:
+	CMPQ CX, $16
+	JLT  argmin512_tail
+	VMOVUPS (SI), Z4
+	ARGMIN512_STEP(Z4, Z0, Z1, Z2, K2, K3)
+	VPADDD Z3, Z2, Z2
+	ADDQ $64, SI
+	SUBQ $16, CX
+
+argmin512_tail:
+	TESTQ CX, CX
+	JEQ   argmin512_reduce
+	TAILK
+	VMOVUPS.Z (SI), K1, Z4
+	ARGMIN512_STEP(Z4, Z5, Z6, Z2, K1, K3)
+
+argmin512_reduce:
+	ARGMIN512_REDUCE
+	VMOVSS X7, val+16(FP)
+	MOVQ AX, idx+24(FP)
+	VZEROUPPER
+	RET
+
+// MAC512 loads into V the 16 values max(0, c + (y[j] + x[j])) at byte
+// offset OFF, with c in Z31 and zero in Z30; the max keeps a NaN.
+#define MAC512(V, OFF) \
+	VMOVUPS OFF(DI), V; \
+	VADDPS OFF(SI), V, V; \
+	VADDPS Z31, V, V; \
+	VMAXPS V, Z30, V
+
+// func minAddClampAVX512(c float32, x, y *float32, n int) (val float32, idx int)
+TEXT ·minAddClampAVX512(SB), NOSPLIT, $0-48
+	VBROADCASTSS c+0(FP), Z31
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+	VPXORD Z30, Z30, Z30
+	ARGMIN512_INIT
+	KXNORW K2, K2, K2
+	CMPQ CX, $32
+	JLT  mac512_16
+
+mac512_32:
+	MAC512(Z4, 0)
+	MAC512(Z10, 64)
+	VPADDD Z3, Z2, Z11
+	ARGMIN512_STEP(Z4, Z0, Z1, Z2, K2, K3)
+	ARGMIN512_STEP(Z10, Z5, Z6, Z11, K2, K4)
+	VPADDD Z12, Z2, Z2
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE  mac512_32
+
+mac512_16:
+	CMPQ CX, $16
+	JLT  mac512_tail
+	MAC512(Z4, 0)
+	ARGMIN512_STEP(Z4, Z0, Z1, Z2, K2, K3)
+	VPADDD Z3, Z2, Z2
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+
+mac512_tail:
+	TESTQ CX, CX
+	JEQ   mac512_reduce
+	TAILK
+	VMOVUPS.Z (DI), K1, Z4
+	VMOVUPS.Z (SI), K1, Z10
+	VADDPS Z10, Z4, Z4
+	VADDPS Z31, Z4, Z4
+	VMAXPS Z4, Z30, Z4
+	ARGMIN512_STEP(Z4, Z5, Z6, Z2, K1, K3)
+
+mac512_reduce:
+	ARGMIN512_REDUCE
+	VMOVSS X7, val+32(FP)
+	MOVQ AX, idx+40(FP)
+	VZEROUPPER
+	RET
+
+// ARGMIN256_INIT sets up the states (Y0, Y1) and (Y5, Y6), the indices of
+// the current block Y2, the increments 8 (Y3) and 16 (Y12), and +Inf (Y14).
+#define ARGMIN256_INIT \
+	VMOVUPS vecConsts<>+C_INF(SB), Y0; \
+	VMOVAPS Y0, Y5; \
+	VMOVAPS Y0, Y14; \
+	VPXOR Y1, Y1, Y1; \
+	VPXOR Y6, Y6, Y6; \
+	VMOVDQU vecConsts<>+C_IOTA(SB), Y2; \
+	VMOVDQU vecConsts<>+C_EIGHT(SB), Y3; \
+	VMOVDQU vecConsts<>+C_SIXTEEN(SB), Y12
+
+// ARGMIN256_STEP folds the 8 values in V into state (M, I); T is scratch.
+#define ARGMIN256_STEP(V, M, I, CUR, T) \
+	VCMPPS $1, M, V, T; \
+	VBLENDVPS T, V, M, M; \
+	VBLENDVPS T, CUR, I, I
+
+// ARGMIN256_REDUCE writes the least value to X7 and its index to AX.
+#define ARGMIN256_REDUCE \
+	VMINPS Y5, Y0, Y7; \
+	VPERM2F128 $1, Y7, Y7, Y8; \
+	VMINPS Y8, Y7, Y7; \
+	VPERMILPS $0x4E, Y7, Y8; \
+	VMINPS Y8, Y7, Y7; \
+	VPERMILPS $0xB1, Y7, Y8; \
+	VMINPS Y8, Y7, Y7; \
+	VCMPPS $0, Y7, Y0, Y8; \
+	VCMPPS $0, Y7, Y5, Y9; \
+	VMOVDQU vecConsts<>+C_MAXINT(SB), Y10; \
+	VBLENDVPS Y8, Y1, Y10, Y11; \
+	VBLENDVPS Y9, Y6, Y10, Y10; \
+	VPMINSD Y11, Y10, Y10; \
+	VPERM2I128 $1, Y10, Y10, Y11; \
+	VPMINSD Y11, Y10, Y10; \
+	VPSHUFD $0x4E, Y10, Y11; \
+	VPMINSD Y11, Y10, Y10; \
+	VPSHUFD $0xB1, Y10, Y11; \
+	VPMINSD Y11, Y10, Y10; \
+	VMOVD X10, AX
+
+// func argminAVX2(x *float32, n int) (val float32, idx int)
+TEXT ·argminAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	ARGMIN256_INIT
+	CMPQ CX, $16
+	JLT  argmin256_8
+
+argmin256_16:
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y9
+	VPADDD Y3, Y2, Y11
+	ARGMIN256_STEP(Y4, Y0, Y1, Y2, Y7)
+	ARGMIN256_STEP(Y9, Y5, Y6, Y11, Y13)
+	VPADDD Y12, Y2, Y2
+	ADDQ $64, SI
+	SUBQ $16, CX
+	CMPQ CX, $16
+	JGE  argmin256_16
+
+argmin256_8:
+	CMPQ CX, $8
+	JLT  argmin256_tail
+	VMOVUPS (SI), Y4
+	ARGMIN256_STEP(Y4, Y0, Y1, Y2, Y7)
+	VPADDD Y3, Y2, Y2
+	ADDQ $32, SI
+	SUBQ $8, CX
+
+argmin256_tail:
+	TESTQ CX, CX
+	JEQ   argmin256_reduce
+	TAILY
+	VMASKMOVPS (SI), Y15, Y4
+	VBLENDVPS Y15, Y4, Y14, Y4
+	ARGMIN256_STEP(Y4, Y5, Y6, Y2, Y7)
+
+argmin256_reduce:
+	ARGMIN256_REDUCE
+	VMOVSS X7, val+16(FP)
+	MOVQ AX, idx+24(FP)
+	VZEROUPPER
+	RET
+
+// MAC256 loads into V the 8 values max(0, c + (y[j] + x[j])) at byte offset
+// OFF, with c in Y8 and zero in Y10.
+#define MAC256(V, OFF) \
+	VMOVUPS OFF(DI), V; \
+	VADDPS OFF(SI), V, V; \
+	VADDPS Y8, V, V; \
+	VMAXPS V, Y10, V
+
+// func minAddClampAVX2(c float32, x, y *float32, n int) (val float32, idx int)
+TEXT ·minAddClampAVX2(SB), NOSPLIT, $0-48
+	VBROADCASTSS c+0(FP), Y8
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+	VXORPS Y10, Y10, Y10
+	ARGMIN256_INIT
+	CMPQ CX, $16
+	JLT  mac256_8
+
+mac256_16:
+	MAC256(Y4, 0)
+	MAC256(Y9, 32)
+	VPADDD Y3, Y2, Y11
+	ARGMIN256_STEP(Y4, Y0, Y1, Y2, Y7)
+	ARGMIN256_STEP(Y9, Y5, Y6, Y11, Y13)
+	VPADDD Y12, Y2, Y2
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	CMPQ CX, $16
+	JGE  mac256_16
+
+mac256_8:
+	CMPQ CX, $8
+	JLT  mac256_tail
+	MAC256(Y4, 0)
+	ARGMIN256_STEP(Y4, Y0, Y1, Y2, Y7)
+	VPADDD Y3, Y2, Y2
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+
+mac256_tail:
+	TESTQ CX, CX
+	JEQ   mac256_reduce
+	TAILY
+	VMASKMOVPS (DI), Y15, Y4
+	VMASKMOVPS (SI), Y15, Y9
+	VADDPS Y9, Y4, Y4
+	VADDPS Y8, Y4, Y4
+	VMAXPS Y4, Y10, Y4
+	VBLENDVPS Y15, Y4, Y14, Y4
+	ARGMIN256_STEP(Y4, Y5, Y6, Y2, Y7)
+
+mac256_reduce:
+	ARGMIN256_REDUCE
+	VMOVSS X7, val+32(FP)
+	MOVQ AX, idx+40(FP)
+	VZEROUPPER
+	RET
+
+// ---------------------------------------------------------------------------
+// addClamp: y[j] = max(0, c + (y[j] + x[j]))
+
+// func addClampAVX512(c float32, x, y *float32, n int)
+TEXT ·addClampAVX512(SB), NOSPLIT, $0-32
+	VBROADCASTSS c+0(FP), Z31
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+	VPXORD Z30, Z30, Z30
+	CMPQ CX, $64
+	JLT  addc512_16
+
+addc512_64:
+	MAC512(Z0, 0)
+	MAC512(Z1, 64)
+	MAC512(Z2, 128)
+	MAC512(Z3, 192)
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	CMPQ CX, $64
+	JGE  addc512_64
+
+addc512_16:
+	CMPQ CX, $16
+	JLT  addc512_tail
+	MAC512(Z0, 0)
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  addc512_16
+
+addc512_tail:
+	TESTQ CX, CX
+	JEQ   addc512_done
+	TAILK
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z1
+	VADDPS Z1, Z0, Z0
+	VADDPS Z31, Z0, Z0
+	VMAXPS Z0, Z30, Z0
+	VMOVUPS Z0, K1, (DI)
+
+addc512_done:
+	VZEROUPPER
+	RET
+
+// func addClampAVX2(c float32, x, y *float32, n int)
+TEXT ·addClampAVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSS c+0(FP), Y8
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+	VXORPS Y10, Y10, Y10
+	CMPQ CX, $32
+	JLT  addc256_8
+
+addc256_32:
+	MAC256(Y0, 0)
+	MAC256(Y1, 32)
+	MAC256(Y2, 64)
+	MAC256(Y3, 96)
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE  addc256_32
+
+addc256_8:
+	CMPQ CX, $8
+	JLT  addc256_tail
+	MAC256(Y0, 0)
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  addc256_8
+
+addc256_tail:
+	TESTQ CX, CX
+	JEQ   addc256_done
+	TAILY
+	VMASKMOVPS (DI), Y15, Y0
+	VMASKMOVPS (SI), Y15, Y1
+	VADDPS Y1, Y0, Y0
+	VADDPS Y8, Y0, Y0
+	VMAXPS Y0, Y10, Y0
+	VMASKMOVPS Y0, Y15, (DI)
+
+addc256_done:
+	VZEROUPPER
+	RET
+
+// ---------------------------------------------------------------------------
+// Dot products and squared row norms with the GEMM kernels' arithmetic: for
+// each row, a chain of scalar fused multiply-adds acc = fma(a[p], x[p], acc)
+// from acc = 0, p ascending, exactly as one lane of the AVX2 and AVX-512 GEMM
+// micro-kernels accumulates one element of C. Eight rows run side by side to
+// hide the FMA latency.
+
+// func sqNorms8FMA(a *float32, lda, k int, dst *float32)
+TEXT ·sqNorms8FMA(SB), NOSPLIT, $0-32
+	MOVQ a+0(FP), SI
+	MOVQ lda+8(FP), DX
+	MOVQ k+16(FP), CX
+	MOVQ dst+24(FP), AX
+	SHLQ $2, DX
+	SHLQ $2, CX
+	LEAQ (SI)(DX*1), DI
+	LEAQ (DI)(DX*1), R8
+	LEAQ (R8)(DX*1), R9
+	LEAQ (R9)(DX*1), R10
+	LEAQ (R10)(DX*1), R11
+	LEAQ (R11)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	XORQ BX, BX
+	TESTQ CX, CX
+	JEQ   sqn8_store
+
+sqn8_loop:
+	VMOVSS (SI)(BX*1), X8
+	VMOVSS (DI)(BX*1), X9
+	VMOVSS (R8)(BX*1), X10
+	VMOVSS (R9)(BX*1), X11
+	VMOVSS (R10)(BX*1), X12
+	VMOVSS (R11)(BX*1), X13
+	VMOVSS (R12)(BX*1), X14
+	VMOVSS (R13)(BX*1), X15
+	VFMADD231SS X8, X8, X0
+	VFMADD231SS X9, X9, X1
+	VFMADD231SS X10, X10, X2
+	VFMADD231SS X11, X11, X3
+	VFMADD231SS X12, X12, X4
+	VFMADD231SS X13, X13, X5
+	VFMADD231SS X14, X14, X6
+	VFMADD231SS X15, X15, X7
+	ADDQ $4, BX
+	CMPQ BX, CX
+	JLT  sqn8_loop
+
+sqn8_store:
+	VMOVSS X0, (AX)
+	VMOVSS X1, 4(AX)
+	VMOVSS X2, 8(AX)
+	VMOVSS X3, 12(AX)
+	VMOVSS X4, 16(AX)
+	VMOVSS X5, 20(AX)
+	VMOVSS X6, 24(AX)
+	VMOVSS X7, 28(AX)
+	VZEROUPPER
+	RET
+
+// func dots8FMA(a *float32, lda int, x *float32, k int, dst *float32)
+TEXT ·dots8FMA(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ lda+8(FP), DX
+	MOVQ x+16(FP), AX
+	MOVQ k+24(FP), CX
+	SHLQ $2, DX
+	SHLQ $2, CX
+	LEAQ (SI)(DX*1), DI
+	LEAQ (DI)(DX*1), R8
+	LEAQ (R8)(DX*1), R9
+	LEAQ (R9)(DX*1), R10
+	LEAQ (R10)(DX*1), R11
+	LEAQ (R11)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	VXORPS X6, X6, X6
+	VXORPS X7, X7, X7
+	XORQ BX, BX
+	TESTQ CX, CX
+	JEQ   dots8_store
+
+dots8_loop:
+	VMOVSS (AX)(BX*1), X8
+	VFMADD231SS (SI)(BX*1), X8, X0
+	VFMADD231SS (DI)(BX*1), X8, X1
+	VFMADD231SS (R8)(BX*1), X8, X2
+	VFMADD231SS (R9)(BX*1), X8, X3
+	VFMADD231SS (R10)(BX*1), X8, X4
+	VFMADD231SS (R11)(BX*1), X8, X5
+	VFMADD231SS (R12)(BX*1), X8, X6
+	VFMADD231SS (R13)(BX*1), X8, X7
+	ADDQ $4, BX
+	CMPQ BX, CX
+	JLT  dots8_loop
+
+dots8_store:
+	MOVQ dst+32(FP), AX
+	VMOVSS X0, (AX)
+	VMOVSS X1, 4(AX)
+	VMOVSS X2, 8(AX)
+	VMOVSS X3, 12(AX)
+	VMOVSS X4, 16(AX)
+	VMOVSS X5, 20(AX)
+	VMOVSS X6, 24(AX)
+	VMOVSS X7, 28(AX)
+	VZEROUPPER
+	RET
+
+// func dot1FMA(x, y *float32, k int) float32
+TEXT ·dot1FMA(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ k+16(FP), CX
+	VXORPS X0, X0, X0
+	TESTQ CX, CX
+	JEQ   dot1_done
+
+dot1_loop:
+	VMOVSS (SI), X1
+	VFMADD231SS (DI), X1, X0
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JNE  dot1_loop
+
+dot1_done:
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
