@@ -3,6 +3,7 @@ package nn
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/reconpatch/rp/simd"
 	"github.com/reconpatch/rp/tensor"
@@ -46,6 +47,35 @@ type Conv2d struct {
 	// The row layout (i, kh, kw) matches the rows im2col writes.
 	weight []float32
 	bias   []float32 // O, or nil without bias
+
+	// packed caches weight packed for simd.SgemmPacked, one matrix per
+	// group, for the dispatch level it was packed at. It is built on the
+	// first Forward and shared by copies with the same weights.
+	packed *atomic.Pointer[packedWeights]
+}
+
+// packedWeights is a Conv2d's weight packed at one dispatch level.
+type packedWeights struct {
+	level  simd.Level
+	groups []*simd.PackedA
+}
+
+// packedGroups returns the weight of each group packed for the current
+// dispatch level, packing it on first use (or after a level change).
+// Concurrent first calls may each pack; one result is kept.
+func (c *Conv2d) packedGroups() []*simd.PackedA {
+	l := simd.CurrentLevel()
+	if p := c.packed.Load(); p != nil && p.level == l {
+		return p.groups
+	}
+	og := c.outC / c.groups
+	kg := len(c.weight) / c.outC
+	p := &packedWeights{level: l, groups: make([]*simd.PackedA, c.groups)}
+	for g := range p.groups {
+		p.groups[g] = simd.PackA(false, og, kg, c.weight[g*og*kg:(g+1)*og*kg], kg)
+	}
+	c.packed.Store(p)
+	return p.groups
 }
 
 // Tuning of the im2col path; variables so that tests can force tiny tiles.
@@ -101,6 +131,7 @@ func NewConv2d(weight, bias *tensor.Tensor, opts Conv2dOptions) (*Conv2d, error)
 		stride: pair(opts.Stride, 1), pad: opts.Padding, dil: pair(opts.Dilation, 1),
 		act:    opts.Activation,
 		weight: append([]float32(nil), data(weight)...),
+		packed: new(atomic.Pointer[packedWeights]),
 	}
 	if bias != nil {
 		if bs := bias.Shape(); len(bs) != 1 || bs[0] != c.outC {
@@ -171,6 +202,7 @@ func (c *Conv2d) FoldBatchNorm(bn *BatchNorm2d) (*Conv2d, error) {
 		return nil, fmt.Errorf("nn: Conv2d.FoldBatchNorm: the convolution applies %v before the batch norm", c.act)
 	}
 	d := *c
+	d.packed = new(atomic.Pointer[packedWeights])
 	kg := len(c.weight) / c.outC
 	d.weight = make([]float32, len(c.weight))
 	d.bias = make([]float32, c.outC)
@@ -252,10 +284,11 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 			nt = min(p, max(minTileCols, colBudget/workers/kg))
 		}
 	}
+	packed := c.packedGroups()
 	parallelFor(units, workers, func(u int) {
 		img, grp := u/g, u%g
 		xg := x[(img*c.inC+grp*cg)*hw:][:cg*hw]
-		a := c.weight[grp*og*kg:][:og*kg]
+		a := packed[grp] // og × kg
 		yOff := (img*c.outC + grp*og) * p
 		yg := y[yOff:][:og*p]
 		var rg, bg []float32
@@ -266,7 +299,7 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 			bg = c.bias[grp*og:][:og]
 		}
 		if direct {
-			simd.Sgemm(false, false, og, p, kg, 1, a, kg, xg, hw, 0, yg, p)
+			simd.SgemmPacked(a, false, p, 1, xg, hw, 0, yg, p)
 			c.epilogue(yg, rg, bg, p, 0, p)
 			return
 		}
@@ -276,7 +309,7 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 			p1 := min(p0+nt, p)
 			col := (*buf)[:kg*(p1-p0)]
 			c.im2col(col, xg, cg, h, w, ow, p0, p1)
-			simd.Sgemm(false, false, og, p1-p0, kg, 1, a, kg, col, p1-p0, 0, yg[p0:], p)
+			simd.SgemmPacked(a, false, p1-p0, 1, col, p1-p0, 0, yg[p0:], p)
 			c.epilogue(yg, rg, bg, p, p0, p1)
 		}
 	})

@@ -102,6 +102,7 @@ type gemmJob struct {
 	lda, ldb, ldc  int
 
 	kc, nc  int
+	pa      *PackedA // A packed ahead of time, or nil to pack it here
 	threads int
 	splitM  bool      // workers take rows of C; otherwise columns (panels of B)
 	packedB []float32 // the block of B all workers share when splitM
@@ -109,20 +110,29 @@ type gemmJob struct {
 }
 
 func sgemm(kern *gemmKernel, threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	run(&gemmJob{
+		kern: kern, transA: transA, transB: transB, m: m, n: n, k: k,
+		alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
+	}, threads)
+}
+
+// depthBlock spreads k evenly over the fewest blocks of at most kern.kc and
+// returns the block depth.
+func depthBlock(kern *gemmKernel, k int) int {
+	return ceilDiv(k, ceilDiv(k, kern.kc))
+}
+
+// run partitions a product over workers and runs it.
+func run(j *gemmJob, threads int) {
+	m, n, k, kern := j.m, j.n, j.k, j.kern
 	if m == 0 || n == 0 {
 		return
 	}
-	if k == 0 || alpha == 0 {
-		scaleMatrix(beta, c, m, n, ldc)
+	if k == 0 || j.alpha == 0 {
+		scaleMatrix(j.beta, j.c, m, n, j.ldc)
 		return
 	}
-	j := &gemmJob{
-		kern: kern, transA: transA, transB: transB, m: m, n: n, k: k,
-		alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
-	}
-	// Spread k evenly over the fewest blocks of at most kern.kc.
-	nk := ceilDiv(k, kern.kc)
-	j.kc = ceilDiv(k, nk)
+	j.kc = depthBlock(kern, k)
 	j.nc = min(kern.nc, roundUp(n, kern.nr))
 
 	mTiles, nTiles := ceilDiv(m, kern.mr), ceilDiv(j.nc, kern.nr)
@@ -166,8 +176,12 @@ func (j *gemmJob) work(w int) {
 	kern := j.kern
 	mr, nr := kern.mr, kern.nr
 	mc := kern.mc
-	bufA := getBuffer(mc * j.kc)
-	defer putBuffer(bufA)
+	var bufA []float32
+	if j.pa == nil {
+		b := getBuffer(mc * j.kc)
+		defer putBuffer(b)
+		bufA = b.data
+	}
 	tile := getBuffer(mr * nr)
 	defer putBuffer(tile)
 
@@ -211,8 +225,13 @@ func (j *gemmJob) work(w int) {
 			}
 			for ic := m0; ic < m1; ic += mc {
 				mcCur := min(mc, m1-ic)
-				packA(bufA.data, j.a, j.lda, j.transA, ic, mcCur, pc, kcCur, mr)
-				j.macro(bufA.data, pb, tile.data, ic, mcCur, jc, ncCur, kcCur, q0, q1, first, beta)
+				pa := bufA
+				if j.pa != nil {
+					pa = j.pa.block(pc, ic, kcCur)
+				} else {
+					packA(bufA, j.a, j.lda, j.transA, ic, mcCur, pc, kcCur, mr)
+				}
+				j.macro(pa, pb, tile.data, ic, mcCur, jc, ncCur, kcCur, q0, q1, first, beta)
 			}
 			if j.splitM {
 				j.bar.wait() // nobody reads B before it is repacked
