@@ -285,6 +285,12 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 		}
 	}
 	packed := c.packedGroups()
+	// With one unit at a time, the GEMM uses every core; the data movement
+	// around it (im2col, epilogue) is split over them too.
+	inner := 1
+	if workers == 1 {
+		inner = simd.Threads()
+	}
 	parallelFor(units, workers, func(u int) {
 		img, grp := u/g, u%g
 		xg := x[(img*c.inC+grp*cg)*hw:][:cg*hw]
@@ -300,7 +306,7 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 		}
 		if direct {
 			simd.SgemmPacked(a, false, p, 1, xg, hw, 0, yg, p)
-			c.epilogue(yg, rg, bg, p, 0, p)
+			c.epilogue(yg, rg, bg, p, 0, p, inner)
 			return
 		}
 		buf := getScratch(kg * nt)
@@ -308,20 +314,34 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 		for p0 := 0; p0 < p; p0 += nt {
 			p1 := min(p0+nt, p)
 			col := (*buf)[:kg*(p1-p0)]
-			c.im2col(col, xg, cg, h, w, ow, p0, p1)
+			c.im2col(col, xg, cg, h, w, ow, p0, p1, inner)
 			simd.SgemmPacked(a, false, p1-p0, 1, col, p1-p0, 0, yg[p0:], p)
-			c.epilogue(yg, rg, bg, p, p0, p1)
+			c.epilogue(yg, rg, bg, p, p0, p1, inner)
 		}
 	})
 }
 
 // epilogue applies bias, residual and activation to columns [p0, p1) of the
-// rows of y (leading dimension p), as the GEMM has just written them.
-func (c *Conv2d) epilogue(y, r, b []float32, p, p0, p1 int) {
+// rows of y (leading dimension p), as the GEMM has just written them, split
+// over up to workers goroutines when it is large.
+func (c *Conv2d) epilogue(y, r, b []float32, p, p0, p1, workers int) {
 	if b == nil && r == nil && c.act == ActivationNone {
 		return
 	}
-	for o := 0; o < len(y)/p; o++ {
+	rows := len(y) / p
+	if workers > 1 && rows > 1 && rows*(p1-p0) >= minParallelElems {
+		parts := min(workers, rows)
+		parallelFor(parts, parts, func(i int) {
+			c.epilogueRows(y, r, b, p, p0, p1, rows*i/parts, rows*(i+1)/parts)
+		})
+		return
+	}
+	c.epilogueRows(y, r, b, p, p0, p1, 0, rows)
+}
+
+// epilogueRows is epilogue over rows [o0, o1).
+func (c *Conv2d) epilogueRows(y, r, b []float32, p, p0, p1, o0, o1 int) {
+	for o := o0; o < o1; o++ {
 		row := y[o*p+p0 : o*p+p1]
 		var bias float32
 		if b != nil {
@@ -347,12 +367,29 @@ func (c *Conv2d) epilogue(y, r, b []float32, p, p0, p1 int) {
 // over OH×OW) into col, kg × (p1−p0): row (ci·KH + i)·KW + j, column q holds
 // x[ci, oh·sh − ph + i·dh, ow·sw − pw + j·dw] for position p0+q = oh·OW + ow,
 // or zero where that lies in the padding. x is one group's cg×H×W channels.
-func (c *Conv2d) im2col(col, x []float32, cg, h, w, ow, p0, p1 int) {
+func (c *Conv2d) im2col(col, x []float32, cg, h, w, ow, p0, p1, workers int) {
+	if workers > 1 && cg > 1 && (p1-p0)*cg*c.kh*c.kw >= minParallelElems {
+		parts := min(workers, cg)
+		parallelFor(parts, parts, func(i int) {
+			ci0, ci1 := cg*i/parts, cg*(i+1)/parts
+			c.im2colChannels(col, x, ci0, ci1, h, w, ow, p0, p1)
+		})
+		return
+	}
+	c.im2colChannels(col, x, 0, cg, h, w, ow, p0, p1)
+}
+
+// minParallelElems is the size below which a conv's data movement (im2col,
+// epilogue) is not split over workers.
+const minParallelElems = 1 << 15
+
+// im2colChannels writes the rows of col that input channels [ci0, ci1) give.
+func (c *Conv2d) im2colChannels(col, x []float32, ci0, ci1, h, w, ow, p0, p1 int) {
 	cols := p1 - p0
 	sh, sw := c.stride[0], c.stride[1]
 	oh0, oh1 := p0/ow, (p1-1)/ow // first and last output rows, inclusive
-	r := 0
-	for ci := 0; ci < cg; ci++ {
+	r := ci0 * c.kh * c.kw
+	for ci := ci0; ci < ci1; ci++ {
 		plane := x[ci*h*w:][:h*w]
 		for i := 0; i < c.kh; i++ {
 			ihOff := i*c.dil[0] - c.pad[0] // ih = oh·sh + ihOff
