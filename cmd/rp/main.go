@@ -30,6 +30,7 @@ func init() {
 		{"classify", "top-5 ImageNet classes of images (backbone sanity check)", runClassify},
 		{"convert", "convert weights (.pth, TF.js model.json) to safetensors", runConvert},
 		{"features", "extract backbone feature maps to safetensors", runFeatures},
+		{"synth", "write a synthetic inspection data set with defect masks", runSynth},
 		{"version", "print the version and the SIMD level", runVersion},
 	}
 }
