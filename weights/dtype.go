@@ -24,6 +24,10 @@ const (
 	I8   DType = "I8"   // signed 8-bit integer
 	U8   DType = "U8"   // unsigned 8-bit integer
 	Bool DType = "BOOL" // one byte, 0 or 1
+
+	// PerTensor tells WriteSafetensors to write each tensor as its own
+	// DType instead of one type for all.
+	PerTensor DType = ""
 )
 
 // Size is the number of bytes one element occupies in a file, or 0 for an

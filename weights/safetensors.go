@@ -215,13 +215,25 @@ func checkCoverage(infos []*stInfo, dataLen int64) error {
 }
 
 // WriteSafetensors writes sd in the safetensors format, every tensor as
-// dtype (F32, F16 or BF16; F16 and BF16 round to nearest even). The output
+// dtype (F32, F16 or BF16; F16 and BF16 round to nearest even), or, with
+// dtype PerTensor, each tensor as its own DType (SetAs sets it; other types
+// than those three are written as F32). The output
 // depends only on the contents: tensors are sorted by name, the header is
 // compact JSON with the optional metadata first, padded with spaces to a
 // multiple of 8 bytes.
 func WriteSafetensors(w io.Writer, sd *StateDict, metadata map[string]string, dtype DType) error {
-	if dtype != F32 && dtype != F16 && dtype != BF16 {
-		return fmt.Errorf("weights: cannot write safetensors as %q: want F32, F16 or BF16", dtype)
+	if dtype != F32 && dtype != F16 && dtype != BF16 && dtype != PerTensor {
+		return fmt.Errorf("weights: cannot write safetensors as %q: want F32, F16, BF16 or PerTensor", dtype)
+	}
+	dtypeOf := func(n string) DType {
+		if dtype != PerTensor {
+			return dtype
+		}
+		switch dt := sd.entries[n].dtype; dt {
+		case F16, BF16:
+			return dt
+		}
+		return F32
 	}
 	names := append([]string(nil), sd.names...)
 	sort.Strings(names)
@@ -240,8 +252,9 @@ func WriteSafetensors(w io.Writer, sd *StateDict, metadata map[string]string, dt
 		h.WriteByte('}')
 	}
 	var off int64
-	es := int64(dtype.Size())
 	for i, n := range names {
+		dt := dtypeOf(n)
+		es := int64(dt.Size())
 		if n == "" || n == "__metadata__" || !utf8.ValidString(n) {
 			return fmt.Errorf("weights: cannot write a tensor named %q to safetensors", n)
 		}
@@ -250,7 +263,7 @@ func WriteSafetensors(w io.Writer, sd *StateDict, metadata map[string]string, dt
 		}
 		t := sd.entries[n].t
 		writeJSONString(&h, n)
-		h.WriteString(`:{"dtype":"` + string(dtype) + `","shape":[`)
+		h.WriteString(`:{"dtype":"` + string(dt) + `","shape":[`)
 		for d, s := range t.Shape() {
 			if d > 0 {
 				h.WriteByte(',')
@@ -274,12 +287,14 @@ func WriteSafetensors(w io.Writer, sd *StateDict, metadata map[string]string, dt
 		return err
 	}
 	const chunk = 16 << 10
-	buf := make([]byte, chunk*es)
+	buf := make([]byte, chunk*4)
 	for _, n := range names {
+		dt := dtypeOf(n)
+		es := int64(dt.Size())
 		data := sd.entries[n].t.Contiguous().Data()
 		for len(data) > 0 {
 			k := min(len(data), chunk)
-			dtype.encode(buf, data[:k])
+			dt.encode(buf, data[:k])
 			if _, err := w.Write(buf[:int64(k)*es]); err != nil {
 				return err
 			}

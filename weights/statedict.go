@@ -87,6 +87,12 @@ func (s *StateDict) DType(name string) DType { return s.entries[name].dtype }
 // appending a new name at the end. A non-contiguous t is copied.
 func (s *StateDict) Set(name string, t *tensor.Tensor) { s.set(name, t.Contiguous(), F32) }
 
+// SetAs is Set with the element type the tensor is to be written as by
+// WriteSafetensors with PerTensor (F32, F16 or BF16).
+func (s *StateDict) SetAs(name string, t *tensor.Tensor, dtype DType) {
+	s.set(name, t.Contiguous(), dtype)
+}
+
 func (s *StateDict) set(name string, t *tensor.Tensor, dt DType) {
 	if _, ok := s.entries[name]; !ok {
 		s.names = append(s.names, name)

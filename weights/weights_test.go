@@ -575,3 +575,32 @@ func TestKerasResNet50(t *testing.T) {
 		}
 	}
 }
+
+// TestSafetensorsPerTensor writes tensors in mixed element types and reads
+// back each one's type and values (F16 rounded, F32 exact).
+func TestSafetensorsPerTensor(t *testing.T) {
+	sd := NewStateDict()
+	exact := tensor.FromSlice([]float32{1.0000001, -3.25, 1e-30}, 3)
+	half := tensor.FromSlice([]float32{1.0000001, -3.25, 65504}, 3)
+	sd.Set("exact", exact)
+	sd.SetAs("half", half, F16)
+	path := filepath.Join(t.TempDir(), "mixed.safetensors")
+	if err := SaveSafetensors(path, sd, map[string]string{"k": "v"}, PerTensor); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadSafetensors(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DType("exact") != F32 || got.DType("half") != F16 {
+		t.Fatalf("dtypes %s, %s; want F32, F16", got.DType("exact"), got.DType("half"))
+	}
+	for i, v := range got.Get("exact").Data() {
+		if v != exact.Data()[i] {
+			t.Errorf("exact[%d] = %v, want %v", i, v, exact.Data()[i])
+		}
+	}
+	if h := got.Get("half").Data(); h[0] != 1 || h[1] != -3.25 || h[2] != 65504 {
+		t.Errorf("half = %v, want [1 -3.25 65504]", h)
+	}
+}
