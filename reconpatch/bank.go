@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/reconpatch/rp/weights"
 )
 
 // Precision is how a MemoryBank stores its rows.
@@ -66,7 +68,7 @@ func NewMemoryBank(rows []float32, n, d int, prec Precision) (*MemoryBank, error
 	case Float16:
 		b.f16 = make([]uint16, len(rows))
 		for i, v := range rows {
-			h := float32ToHalf(v)
+			h := weights.Float32ToHalf(v)
 			if h&0x7c00 == 0x7c00 {
 				return nil, fmt.Errorf("reconpatch: NewMemoryBank: row %d value %v overflows float16", i/d, v)
 			}
@@ -124,7 +126,7 @@ func (b *MemoryBank) Float32() []float32 {
 	out := make([]float32, len(b.f16))
 	parallelFor(b.n, b.d, func(lo, hi int) {
 		for i := lo * b.d; i < hi*b.d; i++ {
-			out[i] = halfToFloat32(b.f16[i])
+			out[i] = weights.HalfToFloat32(b.f16[i])
 		}
 	})
 	return out
@@ -141,7 +143,7 @@ func (b *MemoryBank) Row(i int, dst []float32) []float32 {
 		copy(dst, b.f32[i*b.d:][:b.d])
 	} else {
 		for j, h := range b.f16[i*b.d:][:b.d] {
-			dst[j] = halfToFloat32(h)
+			dst[j] = weights.HalfToFloat32(h)
 		}
 	}
 	return dst

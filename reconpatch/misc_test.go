@@ -6,12 +6,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/reconpatch/rp/weights"
 )
 
 func TestHalfRoundTrip(t *testing.T) {
 	for h := range 1 << 16 {
-		f := halfToFloat32(uint16(h))
-		back := float32ToHalf(f)
+		f := weights.HalfToFloat32(uint16(h))
+		back := weights.Float32ToHalf(f)
 		if f != f {
 			if back&0x7c00 != 0x7c00 || back&0x3ff == 0 {
 				t.Fatalf("NaN %#04x came back as %#04x", h, back)
@@ -30,12 +32,12 @@ func TestHalfRounding(t *testing.T) {
 	// All finite non-negative halves in order, as float64.
 	var vals []float64
 	for h := 0; h < 0x7c00; h++ {
-		vals = append(vals, float64(halfToFloat32(uint16(h))))
+		vals = append(vals, float64(weights.HalfToFloat32(uint16(h))))
 	}
 	vals = append(vals, 65536) // where 0x7c00 (Inf) would sit: ties at 65520 go to it
 	rng := rand.New(rand.NewPCG(1, 2))
 	check := func(f float32) {
-		got := float32ToHalf(f)
+		got := weights.Float32ToHalf(f)
 		a := math.Abs(float64(f))
 		var want uint16
 		if a > 65536 {

@@ -29,8 +29,10 @@ func init() {
 		{"bench", "measure kernels (bench gemm)", runBench},
 		{"classify", "top-5 ImageNet classes of images (backbone sanity check)", runClassify},
 		{"convert", "convert weights (.pth, TF.js model.json) to safetensors", runConvert},
+		{"eval", "evaluate a model on a data set's test images", runEval},
 		{"features", "extract backbone feature maps to safetensors", runFeatures},
 		{"synth", "write a synthetic inspection data set with defect masks", runSynth},
+		{"train", "train a model (ReConPatch or PatchCore) on normal images", runTrain},
 		{"version", "print the version and the SIMD level", runVersion},
 	}
 }

@@ -95,8 +95,12 @@ func (b *Bar) Finish(note string) {
 	if b.quiet {
 		return
 	}
-	if !b.term && note == "" && b.drawn == b.done {
-		return // the last plain line already says it
+	if !b.term && b.drawn == b.done {
+		// The last plain line already has the counts.
+		if note != "" {
+			fmt.Fprintf(b.w, "%s: %s\n", b.label, note)
+		}
+		return
 	}
 	b.draw(time.Now(), note)
 	if b.term {
@@ -142,6 +146,16 @@ func fmtDuration(d time.Duration) string {
 	}
 	d = d.Round(time.Second)
 	return d.String()
+}
+
+// Interrupt ends the bar's current terminal line, so that other output can
+// follow on lines of its own; the next redraw starts a new line.
+func (b *Bar) Interrupt() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.term && !b.quiet && b.drawn >= 0 {
+		fmt.Fprintln(b.w)
+	}
 }
 
 // Logf prints a plain line unless quiet: the way to report events between

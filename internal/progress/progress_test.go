@@ -18,7 +18,7 @@ func TestBarPlainLines(t *testing.T) {
 	b.Set(4) // done: always printed
 	b.Finish("ok")
 	out := buf.String()
-	if !strings.Contains(out, "features 4/4 images (100%)") || !strings.Contains(out, "— ok") {
+	if !strings.Contains(out, "features 4/4 images (100%)") || !strings.Contains(out, "features: ok") {
 		t.Fatalf("unexpected output %q", out)
 	}
 	if strings.Contains(out, "\r") {

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/reconpatch/rp/reconpatch"
+	"github.com/reconpatch/rp/reconpatch/dataset"
+)
+
+func runTrain(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("rp train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	def := reconpatch.DefaultOptions(reconpatch.MethodReConPatch)
+	data := fs.String("data", "", "data set folder (MVTec AD, BTAD, or a plain folder of normal images) (required)")
+	out := fs.String("o", "", "model file to write (required)")
+	method := fs.String("method", string(def.Method), "reconpatch or patchcore")
+	backbone := fs.String("backbone", def.Backbone, "backbone (see rp features -h)")
+	weightsPath := fs.String("weights", "", "backbone weight file (default: the installed keras_resnet50)")
+	layers := fs.String("layers", strings.Join(def.Features.Layers, ","), "backbone taps, shallowest first")
+	patch := fs.Int("patch", def.Features.PatchSize, "patch neighbourhood size")
+	aggregation := fs.String("aggregation", def.Features.Aggregation.String(), "patch feature aggregation: patchcore or concat")
+	resize := fs.Int("resize", def.Resize, "resize the shorter image side to this (0: keep)")
+	crop := fs.Int("crop", def.Crop, "centre-crop to this square (0: whole image)")
+	coreset := fs.Float64("coreset", def.CoresetRatio, "fraction of patches kept in the memory bank")
+	bankHalf := fs.Bool("bank-half", false, "store the memory bank as float16 (half the size)")
+	epochs := fs.Int("epochs", def.Head.Epochs, "head training epochs (reconpatch)")
+	steps := fs.Int("steps-per-epoch", def.Head.StepsPerEpoch, "batches per epoch (0: a full pass over all patches)")
+	lr := fs.Float64("lr", def.Head.LR, "head learning rate")
+	normZ := fs.Bool("normalize-zbar", def.Head.NormalizeZbar, "L2-normalise the EMA embeddings before the similarities")
+	holdout := fs.Float64("holdout", def.HoldOut, "fraction of train/good held out for score statistics and thresholds")
+	batch := fs.Int("batch", def.Batch, "images per backbone batch")
+	seed := fs.Uint64("seed", 0, "random seed")
+	quiet := fs.Bool("q", false, "no progress output")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: rp train -data DIR -o MODEL [flags]\n\nTrains an anomaly detector on the normal images of a data set.\n\nExamples:\n  rp train -data ../shared/datasets/magnetic-tile -o tile.rpm\n  rp train -data DIR -o pc.rpm -method patchcore -coreset 0.1\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *data == "" || *out == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return errUsage
+	}
+	m, err := reconpatch.ParseMethod(*method)
+	if err != nil {
+		return err
+	}
+	agg, err := reconpatch.ParseAggregation(*aggregation)
+	if err != nil {
+		return err
+	}
+	o := reconpatch.DefaultOptions(m)
+	o.Backbone, o.Weights = *backbone, *weightsPath
+	o.Features.Layers = strings.Split(*layers, ",")
+	o.Features.PatchSize, o.Features.Aggregation = *patch, agg
+	o.Resize, o.Crop = *resize, *crop
+	o.CoresetRatio, o.BankHalf = *coreset, *bankHalf
+	o.Head.Epochs, o.Head.StepsPerEpoch, o.Head.LR, o.Head.NormalizeZbar = *epochs, *steps, *lr, *normZ
+	o.HoldOut, o.Batch, o.Seed = *holdout, *batch, *seed
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	ds, err := dataset.Open(*data)
+	if err != nil {
+		return err
+	}
+	rep := &barReporter{w: stderr, quiet: *quiet}
+	for _, w := range ds.Warnings {
+		rep.Logf("warning: %s", w)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	model, err := reconpatch.Fit(ctx, ds, o, rep)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted: no model written")
+		}
+		return err
+	}
+	if err := model.Save(*out); err != nil {
+		return err
+	}
+	st := model.Stats
+	fmt.Fprintf(stdout, "wrote %s: %s on %s, bank %d×%d, trained in %v\n", *out, o.Method, o.Backbone, model.Bank.Len(), model.Bank.Dim(), time.Since(start).Round(time.Second))
+	if st.HeldOut > 0 {
+		fmt.Fprintf(stdout, "held-out normal images: %d; image threshold %.4g, pixel threshold %.4g (modified z-score > %.1f)\n", st.HeldOut, st.ImageThreshold, st.PixelThreshold, st.ThresholdZ)
+	}
+	return nil
+}
