@@ -3,6 +3,7 @@ package reconpatch
 import (
 	"errors"
 	"fmt"
+	"github.com/reconpatch/rp/internal/order"
 	"math"
 )
 
@@ -98,7 +99,7 @@ func MedianAbsDeviation(x []float32) float64 {
 func medianInPlace[T float32 | float64](x []T) float64 {
 	n := len(x)
 	k := n / 2
-	selectKth(x, k)
+	order.SelectKth(x, k)
 	hi := float64(x[k])
 	if n%2 == 1 {
 		return hi
@@ -108,48 +109,6 @@ func medianInPlace[T float32 | float64](x []T) float64 {
 		lo = max(lo, v)
 	}
 	return (float64(lo) + hi) / 2
-}
-
-// selectKth reorders x so that x[k] is the k-th smallest value, with no
-// larger value before it and no smaller one after it (Hoare's quickselect
-// with a median-of-three pivot; x holds no NaN).
-func selectKth[T float32 | float64](x []T, k int) {
-	lo, hi := 0, len(x)-1
-	for hi > lo {
-		mid := lo + (hi-lo)/2
-		if x[mid] < x[lo] {
-			x[mid], x[lo] = x[lo], x[mid]
-		}
-		if x[hi] < x[lo] {
-			x[hi], x[lo] = x[lo], x[hi]
-		}
-		if x[hi] < x[mid] {
-			x[hi], x[mid] = x[mid], x[hi]
-		}
-		pivot := x[mid]
-		i, j := lo, hi
-		for i <= j {
-			for x[i] < pivot {
-				i++
-			}
-			for x[j] > pivot {
-				j--
-			}
-			if i <= j {
-				x[i], x[j] = x[j], x[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return
-		}
-	}
 }
 
 // Ensemble combines several models' scores: each model's image scores and

@@ -2,6 +2,7 @@ package loss
 
 import (
 	"fmt"
+	"github.com/reconpatch/rp/internal/order"
 	"math"
 	"slices"
 
@@ -229,42 +230,9 @@ func MedianOffDiagonal(sq *tensor.Tensor) float64 {
 	for i := range n {
 		vals = append(vals, d[i*n+i+1:(i+1)*n]...)
 	}
-	return float64(nthSmallest(vals, (len(vals)-1)/2))
-}
-
-// nthSmallest returns the element that would be at index k if vals were
-// sorted (vals is reordered): quickselect with a median-of-three pivot,
-// O(len(vals)) on average.
-func nthSmallest(vals []float32, k int) float32 {
-	lo, hi := 0, len(vals)-1
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		a, b, c := vals[lo], vals[mid], vals[hi]
-		pivot := max(min(a, b), min(max(a, b), c))
-		i, j := lo, hi
-		for i <= j {
-			for vals[i] < pivot {
-				i++
-			}
-			for vals[j] > pivot {
-				j--
-			}
-			if i <= j {
-				vals[i], vals[j] = vals[j], vals[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return vals[k]
-		}
-	}
-	return vals[k]
+	k := (len(vals) - 1) / 2
+	order.SelectKth(vals, k)
+	return float64(vals[k])
 }
 
 func meanOffDiagonal(w *tensor.Tensor) float64 {
