@@ -21,7 +21,7 @@ func TestBatchNormTorch(t *testing.T) {
 	fx := loadFixture(t, "batchnorm.bin")
 	for _, c := range fx.Cases {
 		var cfg bnCfg
-		c.cfg(t, &cfg)
+		decodeCfg(t, c, &cfg)
 		get := func(role string) *tensor.Tensor { return fx.get(t, c, role) }
 		x := get("x")
 

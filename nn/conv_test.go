@@ -44,7 +44,7 @@ func TestConv2dTorch(t *testing.T) {
 	forEachLevel(t, func(t *testing.T) {
 		for _, c := range fx.Cases {
 			var cfg convCfg
-			c.cfg(t, &cfg)
+			decodeCfg(t, c, &cfg)
 			conv, err := NewConv2d(fx.get(t, c, "w"), fx.opt(c, "b"), Conv2dOptions{
 				Stride: cfg.Stride, Padding: cfg.Padding, Dilation: cfg.Dilation, Groups: cfg.Groups,
 			})

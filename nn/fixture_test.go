@@ -1,16 +1,12 @@
 package nn
 
 import (
-	"bytes"
-	"encoding/binary"
-	"encoding/json"
-	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
+	rpfixture "github.com/reconpatch/rp/internal/fixture"
 	"github.com/reconpatch/rp/tensor"
 )
 
@@ -28,10 +24,7 @@ type fixture struct {
 }
 
 // fixtureCase is one configuration of a layer; Cfg is decoded by each test.
-type fixtureCase struct {
-	Name string          `json:"name"`
-	Cfg  json.RawMessage `json:"cfg"`
-}
+type fixtureCase = rpfixture.Case
 
 // loadFixture reads testdata/name.
 func loadFixture(t testing.TB, name string) *fixture {
@@ -48,62 +41,11 @@ func loadFixture(t testing.TB, name string) *fixture {
 }
 
 func parseFixture(raw []byte) (*fixture, error) {
-	r := bytes.NewReader(raw)
-	magic := make([]byte, len(fixtureMagic))
-	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != fixtureMagic {
-		return nil, fmt.Errorf("bad magic %q", magic)
-	}
-	var metaLen uint32
-	if err := binary.Read(r, binary.LittleEndian, &metaLen); err != nil {
+	cases, tensors, err := rpfixture.Parse(raw, fixtureMagic)
+	if err != nil {
 		return nil, err
 	}
-	meta := make([]byte, metaLen)
-	if _, err := io.ReadFull(r, meta); err != nil {
-		return nil, err
-	}
-	f := &fixture{tensors: map[string]*tensor.Tensor{}}
-	if err := json.Unmarshal(meta, f); err != nil {
-		return nil, err
-	}
-	var count uint32
-	if err := binary.Read(r, binary.LittleEndian, &count); err != nil {
-		return nil, err
-	}
-	for i := uint32(0); i < count; i++ {
-		var nameLen uint16
-		if err := binary.Read(r, binary.LittleEndian, &nameLen); err != nil {
-			return nil, err
-		}
-		name := make([]byte, nameLen)
-		if _, err := io.ReadFull(r, name); err != nil {
-			return nil, err
-		}
-		var ndim uint8
-		if err := binary.Read(r, binary.LittleEndian, &ndim); err != nil {
-			return nil, err
-		}
-		dims32 := make([]uint32, ndim)
-		if err := binary.Read(r, binary.LittleEndian, dims32); err != nil {
-			return nil, err
-		}
-		dims, size := make([]int, ndim), 1
-		for j, v := range dims32 {
-			dims[j] = int(v)
-			size *= int(v)
-		}
-		if size*4 > r.Len() {
-			return nil, fmt.Errorf("tensor %q of shape %v: %d bytes left", name, dims, r.Len())
-		}
-		vals := make([]float32, size)
-		if err := binary.Read(r, binary.LittleEndian, vals); err != nil {
-			return nil, err
-		}
-		f.tensors[string(name)] = tensor.FromSlice(vals, dims...)
-	}
-	if r.Len() != 0 {
-		return nil, fmt.Errorf("%d trailing bytes", r.Len())
-	}
-	return f, nil
+	return &fixture{Cases: cases, tensors: tensors}, nil
 }
 
 // get returns tensor role of case c, failing the test if it is missing.
@@ -119,13 +61,12 @@ func (f *fixture) get(t testing.TB, c fixtureCase, role string) *tensor.Tensor {
 // opt returns tensor role of case c, or nil.
 func (f *fixture) opt(c fixtureCase, role string) *tensor.Tensor { return f.tensors[c.Name+"/"+role] }
 
-// cfg decodes the case's configuration into v.
-func (c fixtureCase) cfg(t testing.TB, v any) {
+// decodeCfg decodes case c's configuration into v, failing the test on an
+// unknown field.
+func decodeCfg(t testing.TB, c fixtureCase, v any) {
 	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(c.Cfg))
-	dec.DisallowUnknownFields() // a misspelt field would silently test defaults
-	if err := dec.Decode(v); err != nil {
-		t.Fatalf("case %s: config %s: %v", c.Name, c.Cfg, err)
+	if err := c.Decode(v); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -17,7 +17,7 @@ func TestMiscTorch(t *testing.T) {
 	fx := loadFixture(t, "misc.bin")
 	for _, c := range fx.Cases {
 		var cfg miscCfg
-		c.cfg(t, &cfg)
+		decodeCfg(t, c, &cfg)
 		var got *tensor.Tensor
 		switch cfg.Op {
 		case "zeropad":

@@ -20,7 +20,7 @@ func TestPoolTorch(t *testing.T) {
 	fx := loadFixture(t, "pool.bin")
 	for _, c := range fx.Cases {
 		var cfg poolCfg
-		c.cfg(t, &cfg)
+		decodeCfg(t, c, &cfg)
 		var l Layer
 		switch cfg.Op {
 		case "max":

@@ -16,7 +16,7 @@ func TestUpsampleTorch(t *testing.T) {
 	fx := loadFixture(t, "upsample.bin")
 	for _, c := range fx.Cases {
 		var cfg upsampleCfg
-		c.cfg(t, &cfg)
+		decodeCfg(t, c, &cfg)
 		u := Upsample{Size: cfg.Size, AlignCorners: cfg.AlignCorners}
 		switch cfg.Mode {
 		case "nearest":

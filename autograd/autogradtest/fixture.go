@@ -1,13 +1,10 @@
 package autogradtest
 
 import (
-	"bytes"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 
+	"github.com/reconpatch/rp/internal/fixture"
 	"github.com/reconpatch/rp/tensor"
 )
 
@@ -30,11 +27,8 @@ type Fixture struct {
 	tensors map[string]*tensor.Tensor
 }
 
-// FixtureCase is one named case and its configuration.
-type FixtureCase struct {
-	Name string          `json:"name"` // prefix of the case's tensor names
-	Cfg  json.RawMessage `json:"cfg"`  // the case's configuration; see Decode
-}
+// FixtureCase is one named case and its configuration (see Decode).
+type FixtureCase = fixture.Case
 
 // LoadFixture reads and parses a fixture file.
 func LoadFixture(path string) (*Fixture, error) {
@@ -51,65 +45,11 @@ func LoadFixture(path string) (*Fixture, error) {
 
 // ParseFixture parses the bytes of a fixture file.
 func ParseFixture(raw []byte) (*Fixture, error) {
-	r := bytes.NewReader(raw)
-	magic := make([]byte, len(FixtureMagic))
-	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != FixtureMagic {
-		return nil, fmt.Errorf("bad magic %q", magic)
-	}
-	var metaLen uint32
-	if err := binary.Read(r, binary.LittleEndian, &metaLen); err != nil {
+	cases, tensors, err := fixture.Parse(raw, FixtureMagic)
+	if err != nil {
 		return nil, err
 	}
-	if int64(metaLen) > int64(r.Len()) {
-		return nil, fmt.Errorf("JSON length %d beyond the file", metaLen)
-	}
-	meta := make([]byte, metaLen)
-	if _, err := io.ReadFull(r, meta); err != nil {
-		return nil, err
-	}
-	f := &Fixture{tensors: map[string]*tensor.Tensor{}}
-	if err := json.Unmarshal(meta, f); err != nil {
-		return nil, err
-	}
-	var count uint32
-	if err := binary.Read(r, binary.LittleEndian, &count); err != nil {
-		return nil, err
-	}
-	for range count {
-		var nameLen uint16
-		if err := binary.Read(r, binary.LittleEndian, &nameLen); err != nil {
-			return nil, err
-		}
-		name := make([]byte, nameLen)
-		if _, err := io.ReadFull(r, name); err != nil {
-			return nil, err
-		}
-		var ndim uint8
-		if err := binary.Read(r, binary.LittleEndian, &ndim); err != nil {
-			return nil, err
-		}
-		dims32 := make([]uint32, ndim)
-		if err := binary.Read(r, binary.LittleEndian, dims32); err != nil {
-			return nil, err
-		}
-		dims, size := make([]int, ndim), 1
-		for j, v := range dims32 {
-			dims[j] = int(v)
-			size *= int(v)
-		}
-		if size*4 > r.Len() {
-			return nil, fmt.Errorf("tensor %q of shape %v: %d bytes left", name, dims, r.Len())
-		}
-		vals := make([]float32, size)
-		if err := binary.Read(r, binary.LittleEndian, vals); err != nil {
-			return nil, err
-		}
-		f.tensors[string(name)] = tensor.FromSlice(vals, dims...)
-	}
-	if r.Len() != 0 {
-		return nil, fmt.Errorf("%d trailing bytes", r.Len())
-	}
-	return f, nil
+	return &Fixture{Cases: cases, tensors: tensors}, nil
 }
 
 // Case returns the case called name, or false.
@@ -125,15 +65,4 @@ func (f *Fixture) Case(name string) (FixtureCase, bool) {
 // Tensor returns tensor role of case c, or nil if there is none.
 func (f *Fixture) Tensor(c FixtureCase, role string) *tensor.Tensor {
 	return f.tensors[c.Name+"/"+role]
-}
-
-// Decode decodes the case's configuration into v, rejecting unknown fields
-// (a misspelt field would silently test a default).
-func (c FixtureCase) Decode(v any) error {
-	dec := json.NewDecoder(bytes.NewReader(c.Cfg))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("case %s: config %s: %w", c.Name, c.Cfg, err)
-	}
-	return nil
 }
