@@ -295,7 +295,7 @@ func hashFile(w io.Writer, path string) error {
 
 // preprocess is the image preprocessing of the model's options.
 func (o Options) preprocess() imageio.Preprocess {
-	return imageio.Preprocess{Resize: o.Resize, Crop: o.Crop}
+	return imageio.Preprocess{Resize: o.Resize, Crop: o.Crop, Stretch: o.Stretch}
 }
 
 var errNoBackbone = errors.New("reconpatch: the model's backbone is not loaded (call UseBackbone)")

@@ -18,6 +18,9 @@ type Options struct {
 	// Resize and Crop are the image preprocessing (imageio.Preprocess).
 	Resize int `json:"resize"`
 	Crop   int `json:"crop"`
+	// Stretch resizes both sides to Resize (no crop): for elongated images
+	// whose defects a centre crop would cut off.
+	Stretch bool `json:"stretch,omitempty"`
 
 	Features FeatureConfig `json:"features"`
 

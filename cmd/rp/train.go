@@ -29,6 +29,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	aggregation := fs.String("aggregation", def.Features.Aggregation.String(), "patch feature aggregation: patchcore or concat")
 	resize := fs.Int("resize", def.Resize, "resize the shorter image side to this (0: keep)")
 	crop := fs.Int("crop", def.Crop, "centre-crop to this square (0: whole image)")
+	stretch := fs.Bool("stretch", false, "resize both sides to -resize, keeping the whole image (use with -crop 0; for elongated images)")
 	coreset := fs.Float64("coreset", def.CoresetRatio, "fraction of patches kept in the memory bank")
 	bankHalf := fs.Bool("bank-half", false, "store the memory bank as float16 (half the size)")
 	epochs := fs.Int("epochs", def.Head.Epochs, "head training epochs (reconpatch)")
@@ -62,7 +63,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	o.Backbone, o.Weights = *backbone, *weightsPath
 	o.Features.Layers = strings.Split(*layers, ",")
 	o.Features.PatchSize, o.Features.Aggregation = *patch, agg
-	o.Resize, o.Crop = *resize, *crop
+	o.Resize, o.Crop, o.Stretch = *resize, *crop, *stretch
 	o.CoresetRatio, o.BankHalf = *coreset, *bankHalf
 	o.Head.Epochs, o.Head.StepsPerEpoch, o.Head.LR, o.Head.NormalizeZbar = *epochs, *steps, *lr, *normZ
 	o.HoldOut, o.Batch, o.Seed = *holdout, *batch, *seed

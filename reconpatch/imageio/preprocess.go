@@ -8,6 +8,10 @@ type Preprocess struct {
 	// Resize makes the shorter side Resize pixels with PIL's antialiased
 	// bilinear filter, the longer int(Resize·long/short); 0 keeps the size.
 	Resize int
+	// Stretch resizes both sides to Resize instead, ignoring the aspect
+	// ratio: the "no crop" setting for elongated images, where a centre
+	// crop would cut defects off (anomalib resizes this way).
+	Stretch bool
 	// Crop cuts the central Crop×Crop square (zero-padded if the image is
 	// smaller); 0 keeps the whole image.
 	Crop int
@@ -21,7 +25,12 @@ type Preprocess struct {
 
 // Apply resizes and crops img as p says.
 func (p Preprocess) Apply(img RGB) RGB {
-	if p.Resize > 0 {
+	switch {
+	case p.Resize > 0 && p.Stretch:
+		if img.W != p.Resize || img.H != p.Resize {
+			img = Resize(img, p.Resize, p.Resize)
+		}
+	case p.Resize > 0:
 		img = ResizeShorter(img, p.Resize)
 	}
 	if p.Crop > 0 {
@@ -35,6 +44,9 @@ func (p Preprocess) Apply(img RGB) RGB {
 func (p Preprocess) ApplyMask(m Mask) Mask {
 	if p.Resize > 0 {
 		w, h := ResizedSize(m.W, m.H, p.Resize)
+		if p.Stretch {
+			w, h = p.Resize, p.Resize
+		}
 		if w != m.W || h != m.H {
 			m = m.ResizeNearest(w, h)
 		}

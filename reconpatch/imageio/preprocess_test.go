@@ -206,3 +206,21 @@ func TestNormalizationZeroValue(t *testing.T) {
 		t.Errorf("BGR, divisor 0.5, std 2 on G: %s", got)
 	}
 }
+
+// TestPreprocessStretch checks the no-crop setting: both sides resized to
+// Resize (the same as Resize to that exact size), masks alike with nearest
+// neighbour, no crop.
+func TestPreprocessStretch(t *testing.T) {
+	src := mustDecode(t, "rgb.png")
+	p := Preprocess{Resize: 24, Stretch: true}
+	got := p.Apply(src)
+	want := Resize(src, 24, 24)
+	if got.W != 24 || got.H != 24 || string(got.Pix) != string(want.Pix) {
+		t.Fatalf("stretched image %d×%d differs from Resize to 24×24", got.W, got.H)
+	}
+	m := Binarize(src, 100)
+	gm := p.ApplyMask(m)
+	if wm := m.ResizeNearest(24, 24); gm.W != 24 || gm.H != 24 || string(gm.Pix) != string(wm.Pix) {
+		t.Fatalf("stretched mask %d×%d differs from nearest resize to 24×24", gm.W, gm.H)
+	}
+}
