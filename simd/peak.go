@@ -32,7 +32,7 @@ func PeakGFLOPS(l Level, threads int, d time.Duration) (float64, error) {
 	threads = max(1, threads)
 	const iters = 1 << 14 // ~0.1 ms per call: short enough not to stall the scheduler
 	loop.fn(iters)        // warm up
-	rounds := 5
+	rounds := 8
 	best := 0.0
 	for r := 0; r < rounds; r++ {
 		per := d / time.Duration(rounds)
