@@ -68,8 +68,8 @@ TORCH_INSTALL = /usr/bin/python3 -c 'import torch' 2>/dev/null || (apt-get updat
 	apt-get install -y -qq --no-install-recommends python3-torch python3-torchvision libopenblas0-pthread)
 
 ## parity: full-size backbones vs torchvision (random weights and BN stats), tap by tap, rel L2 <= 1e-4.
-## All six: make parity PARITY_BACKBONES="resnet18 resnet50 wide_resnet50_2 wide_resnet101_2 resnext101_32x8d densenet201"
-PARITY_BACKBONES ?= resnet18 wide_resnet50_2
+## A subset: make parity PARITY_BACKBONES="resnet18 wide_resnet50_2"
+PARITY_BACKBONES ?= resnet18 resnet50 wide_resnet50_2 wide_resnet101_2 resnext101_32x8d densenet201
 parity: build
 	@$(TORCH_INSTALL)
 	OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/parity.py --rp bin/rp $(PARITY_BACKBONES)
