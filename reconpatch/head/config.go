@@ -37,7 +37,9 @@ type TrainConfig struct {
 	GDim int `json:"g_dim"`
 
 	// Epochs is the number of epochs, also T_max of the cosine schedule
-	// (120; 60 for an ensemble).
+	// (120; 60 for an ensemble). 0 trains nothing: the head keeps its
+	// seeded initialisation, f a random projection — the untrained control
+	// that section 14 asks to report beside every trained result.
 	Epochs int `json:"epochs"`
 	// Batch is the number of patch features per step, N (512).
 	Batch int `json:"batch"`
@@ -147,8 +149,8 @@ func (c TrainConfig) Validate() error {
 	if c.GDim < 1 {
 		bad("GDim = %d: need ≥ 1", c.GDim)
 	}
-	if c.Epochs < 1 {
-		bad("Epochs = %d: need ≥ 1", c.Epochs)
+	if c.Epochs < 0 {
+		bad("Epochs = %d: need ≥ 0", c.Epochs)
 	}
 	if c.Batch < 4 {
 		bad("Batch = %d: need ≥ 4", c.Batch)

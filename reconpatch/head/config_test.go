@@ -51,7 +51,7 @@ func TestValidate(t *testing.T) {
 		want   []string // all must appear
 	}{
 		{"widths", func(c *head.TrainConfig) { c.FDim, c.GDim = 0, -1 }, []string{"FDim = 0", "GDim = -1"}},
-		{"epochs", func(c *head.TrainConfig) { c.Epochs = 0 }, []string{"Epochs = 0"}},
+		{"epochs", func(c *head.TrainConfig) { c.Epochs = -1 }, []string{"Epochs = -1"}},
 		{"batch", func(c *head.TrainConfig) { c.Batch = 3 }, []string{"Batch = 3: need ≥ 4"}},
 		{"steps", func(c *head.TrainConfig) { c.StepsPerEpoch = -1 }, []string{"StepsPerEpoch = -1"}},
 		{"optimizer", func(c *head.TrainConfig) { c.Optimizer = "lion" }, []string{`Optimizer "lion"`}},
@@ -71,7 +71,7 @@ func TestValidate(t *testing.T) {
 		{"alpha", func(c *head.TrainConfig) { c.Alpha = 2 }, []string{"Alpha = 2"}},
 		{"margin", func(c *head.TrainConfig) { c.Margin = -1 }, []string{"Margin = -1"}},
 		{"init widths", func(c *head.TrainConfig) { c.Init = h }, []string{"Init is head 8→512→64"}},
-		{"several", func(c *head.TrainConfig) { c.Epochs, c.K, c.Alpha = 0, 0, -1 }, []string{"Epochs = 0", "K = 0", "Alpha = -1"}},
+		{"several", func(c *head.TrainConfig) { c.Epochs, c.K, c.Alpha = -1, 0, -1 }, []string{"Epochs = -1", "K = 0", "Alpha = -1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := head.DefaultTrainConfig()

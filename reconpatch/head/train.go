@@ -120,7 +120,7 @@ func NewTrainer(h *Head, cfg TrainConfig) (*Trainer, error) {
 		t.opt = optim.NewSGD(params, optim.SGDConfig{LR: cfg.LR, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay})
 	}
 	if cfg.Schedule == ScheduleCosine {
-		t.sched = optim.NewCosine(t.opt, cfg.Epochs, cfg.MinLR)
+		t.sched = optim.NewCosine(t.opt, max(cfg.Epochs, 1), cfg.MinLR)
 	}
 	return t, nil
 }

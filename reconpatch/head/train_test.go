@@ -463,7 +463,7 @@ func TestTrainErrors(t *testing.T) {
 		mutate func(*head.TrainConfig)
 		want   string
 	}{
-		{"bad config", src, func(c *head.TrainConfig) { c.Epochs, c.K = 0, 0 }, "Epochs = 0"},
+		{"bad config", src, func(c *head.TrainConfig) { c.Epochs, c.K = -1, 0 }, "Epochs = -1"},
 		{"nil source", nil, func(*head.TrainConfig) {}, "nil feature source"},
 		{"one row", one, func(*head.TrainConfig) {}, "at least 2 rows"},
 		{"init width", src, func(c *head.TrainConfig) { c.Init = other }, "features are 64 wide"},
@@ -477,5 +477,27 @@ func TestTrainErrors(t *testing.T) {
 				t.Errorf("head %v, error %v: want one mentioning %q", h, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestTrainZeroEpochs checks the untrained control: zero epochs return the
+// seeded initialisation unchanged.
+func TestTrainZeroEpochs(t *testing.T) {
+	src, err := head.Float32FeaturesOf(make([]float32, 64*16), 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := head.DefaultTrainConfig()
+	cfg.FDim, cfg.GDim, cfg.Epochs, cfg.Seed = 8, 4, 0, 7
+	h, hist, err := head.Train(context.Background(), src, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	init, err := head.New(16, 8, 4, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hist.Steps != 0 || !tensor.Equal(h.F.W.Value, init.F.W.Value) {
+		t.Fatalf("zero epochs: %d steps, weights changed", hist.Steps)
 	}
 }
