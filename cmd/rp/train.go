@@ -32,10 +32,17 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	stretch := fs.Bool("stretch", false, "resize both sides to -resize, keeping the whole image (use with -crop 0; for elongated images)")
 	coreset := fs.Float64("coreset", def.CoresetRatio, "fraction of patches kept in the memory bank")
 	bankHalf := fs.Bool("bank-half", false, "store the memory bank as float16 (half the size)")
-	epochs := fs.Int("epochs", def.Head.Epochs, "head training epochs (reconpatch)")
+	epochs := fs.Int("epochs", def.Head.Epochs, "head training epochs (reconpatch; 0 keeps f at its random initialisation, the untrained control)")
 	steps := fs.Int("steps-per-epoch", def.Head.StepsPerEpoch, "batches per epoch (0: a full pass over all patches)")
 	lr := fs.Float64("lr", def.Head.LR, "head learning rate")
 	normZ := fs.Bool("normalize-zbar", def.Head.NormalizeZbar, "L2-normalise the EMA embeddings before the similarities")
+	sigma := fs.Float64("sigma", def.Head.Sigma, "σ of the pairwise similarity exp(−‖z̄ᵢ−z̄ⱼ‖²/σ)")
+	adaptive := fs.Bool("adaptive-sigma", def.Head.AdaptiveSigma, "scale σ by each batch's median squared distance")
+	ema := fs.Float64("ema", def.Head.EMADecay, "EMA decay γ of the label network f̄, ḡ")
+	knn := fs.Int("k", def.Head.K, "neighbours of the contextual similarity")
+	alpha := fs.Float64("alpha", def.Head.Alpha, "weight of the pairwise similarity in the soft labels (1−α for the contextual)")
+	fDim := fs.Int("f-dim", def.Head.FDim, "width of the representation head f (the memory bank's dimension)")
+	gDim := fs.Int("g-dim", def.Head.GDim, "width of the projection head g")
 	holdout := fs.Float64("holdout", def.HoldOut, "fraction of train/good held out for score statistics and thresholds")
 	batch := fs.Int("batch", def.Batch, "images per backbone batch")
 	seed := fs.Uint64("seed", 0, "random seed")
@@ -66,6 +73,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	o.Resize, o.Crop, o.Stretch = *resize, *crop, *stretch
 	o.CoresetRatio, o.BankHalf = *coreset, *bankHalf
 	o.Head.Epochs, o.Head.StepsPerEpoch, o.Head.LR, o.Head.NormalizeZbar = *epochs, *steps, *lr, *normZ
+	o.Head.Sigma, o.Head.AdaptiveSigma, o.Head.EMADecay = *sigma, *adaptive, *ema
+	o.Head.K, o.Head.Alpha, o.Head.FDim, o.Head.GDim = *knn, *alpha, *fDim, *gDim
 	o.HoldOut, o.Batch, o.Seed = *holdout, *batch, *seed
 	if err := o.Validate(); err != nil {
 		return err
