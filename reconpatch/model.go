@@ -84,6 +84,10 @@ type Model struct {
 	backbone backbones.Backbone
 	head     nn.Layer
 	scorer   *Scorer
+
+	// members are the models of an ensemble (see FitEnsemble); a single
+	// model has none.
+	members []*Model
 }
 
 // EmbedDim is the length of the vectors in the memory bank.
@@ -126,31 +130,57 @@ type modelHeader struct {
 }
 
 // Save writes the model to path as one safetensors file (the memory bank,
-// f's weight and bias; everything else as JSON in its metadata),
-// atomically: a failure or a kill leaves the old file or the new one.
+// f's weight and bias — each member's, for an ensemble; everything else as
+// JSON in its metadata), atomically: a failure or a kill leaves the old file
+// or the new one.
 func (m *Model) Save(path string) error {
-	h := modelHeader{
-		Kind: fileKind, Version: FormatVersion, Options: m.Options, WeightsSHA256: m.WeightsSHA256,
-		Grid: m.Grid, InputH: m.InputH, InputW: m.InputW, FeatureDim: m.FeatureDim, Stats: m.Stats,
+	if len(m.members) > 0 {
+		return m.saveEnsemble(path)
 	}
-	js, err := json.Marshal(h)
+	js, err := json.Marshal(m.header())
 	if err != nil {
 		return fmt.Errorf("reconpatch: encoding the model header: %w", err)
 	}
 	sd := weights.NewStateDict()
+	m.addTensors(sd, "")
+	return saveTensors(path, sd, js)
+}
+
+// header is the model's JSON header.
+func (m *Model) header() modelHeader {
+	return modelHeader{
+		Kind: fileKind, Version: FormatVersion, Options: m.Options, WeightsSHA256: m.WeightsSHA256,
+		Grid: m.Grid, InputH: m.InputH, InputW: m.InputW, FeatureDim: m.FeatureDim, Stats: m.Stats,
+	}
+}
+
+// addTensors adds the bank and f to sd, names prefixed.
+func (m *Model) addTensors(sd *weights.StateDict, prefix string) {
 	bank := tensor.FromSlice(m.Bank.Float32(), m.Bank.Len(), m.Bank.Dim())
 	if m.Bank.Precision() == Float16 {
-		sd.SetAs("bank", bank, weights.F16)
+		sd.SetAs(prefix+"bank", bank, weights.F16)
 	} else {
-		sd.Set("bank", bank)
+		sd.Set(prefix+"bank", bank)
 	}
 	if m.fWeight != nil {
-		sd.Set("f.weight", tensor.FromSlice(m.fWeight, len(m.fBias), m.FeatureDim))
-		sd.Set("f.bias", tensor.FromSlice(m.fBias, len(m.fBias)))
+		sd.Set(prefix+"f.weight", tensor.FromSlice(m.fWeight, len(m.fBias), m.FeatureDim))
+		sd.Set(prefix+"f.bias", tensor.FromSlice(m.fBias, len(m.fBias)))
 	}
-	meta := map[string]string{"rp": string(js), "format_version": strconv.Itoa(FormatVersion)}
+}
+
+// saveTensors writes a model file: tensors and the JSON header.
+func saveTensors(path string, sd *weights.StateDict, header []byte) error {
+	meta := map[string]string{"rp": string(header), "format_version": strconv.Itoa(FormatVersion)}
 	if err := weights.SaveSafetensors(path, sd, meta, weights.PerTensor); err != nil {
 		return fmt.Errorf("reconpatch: saving model %s: %w", path, err)
+	}
+	return nil
+}
+
+// checkVersion refuses model files of other format versions.
+func checkVersion(path string, v int) error {
+	if v > FormatVersion || v < 1 {
+		return fmt.Errorf("reconpatch: %s: model format version %d; this rp reads versions 1 to %d (a newer rp wrote it: upgrade rp)", path, v, FormatVersion)
 	}
 	return nil
 }
@@ -167,32 +197,49 @@ func LoadModel(path string) (*Model, error) {
 	if !ok {
 		return nil, fmt.Errorf("reconpatch: %s is a safetensors file but not an rp model (no \"rp\" metadata)", path)
 	}
+	var kind struct {
+		Kind string `json:"kind"`
+	}
+	if err := json.Unmarshal([]byte(raw), &kind); err != nil {
+		return nil, fmt.Errorf("reconpatch: %s: model header: %w", path, err)
+	}
+	switch kind.Kind {
+	case fileKind:
+	case ensembleKind:
+		return loadEnsemble(path, raw, sd)
+	default:
+		return nil, fmt.Errorf("reconpatch: %s: not an rp model (kind %q)", path, kind.Kind)
+	}
 	var h modelHeader
 	if err := json.Unmarshal([]byte(raw), &h); err != nil {
 		return nil, fmt.Errorf("reconpatch: %s: model header: %w", path, err)
 	}
-	if h.Kind != fileKind {
-		return nil, fmt.Errorf("reconpatch: %s: not an rp model (kind %q)", path, h.Kind)
-	}
-	if h.Version > FormatVersion || h.Version < 1 {
-		return nil, fmt.Errorf("reconpatch: %s: model format version %d; this rp reads versions 1 to %d (a newer rp wrote it: upgrade rp)", path, h.Version, FormatVersion)
+	return fromHeader(path, h, sd, "")
+}
+
+// fromHeader builds a single model from its header and its tensors in sd
+// (names prefixed).
+func fromHeader(path string, h modelHeader, sd *weights.StateDict, prefix string) (*Model, error) {
+	if err := checkVersion(path, h.Version); err != nil {
+		return nil, err
 	}
 	m := &Model{
 		Options: h.Options, WeightsSHA256: h.WeightsSHA256, Grid: h.Grid,
 		InputH: h.InputH, InputW: h.InputW, FeatureDim: h.FeatureDim, Stats: h.Stats,
 	}
-	bank := sd.Get("bank")
+	bank := sd.Get(prefix + "bank")
 	if bank == nil || bank.Dims() != 2 {
-		return nil, fmt.Errorf("reconpatch: %s: no 2-D memory bank", path)
+		return nil, fmt.Errorf("reconpatch: %s: no 2-D memory bank %q", path, prefix+"bank")
 	}
 	prec := Float32
-	if sd.DType("bank") == weights.F16 {
+	if sd.DType(prefix+"bank") == weights.F16 {
 		prec = Float16
 	}
+	var err error
 	if m.Bank, err = NewMemoryBank(bank.Data(), bank.Dim(0), bank.Dim(1), prec); err != nil {
 		return nil, fmt.Errorf("reconpatch: %s: %w", path, err)
 	}
-	if w, b := sd.Get("f.weight"), sd.Get("f.bias"); w != nil || b != nil {
+	if w, b := sd.Get(prefix+"f.weight"), sd.Get(prefix+"f.bias"); w != nil || b != nil {
 		if w == nil || b == nil || w.Dims() != 2 || b.Dims() != 1 {
 			return nil, fmt.Errorf("reconpatch: %s: incomplete head f (need f.weight and f.bias)", path)
 		}
@@ -213,6 +260,9 @@ func LoadModel(path string) (*Model, error) {
 // recorded at training, or the default install for keras_resnet50) and
 // checks that its weights are the ones the model was trained with.
 func (m *Model) UseBackbone(weightsPath string) error {
+	if len(m.members) > 0 {
+		return m.useEnsembleBackbones(weightsPath)
+	}
 	if weightsPath == "" {
 		weightsPath = m.Options.Weights
 	}

@@ -2,6 +2,7 @@ package reconpatch
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/reconpatch/rp/backbones"
 )
@@ -109,4 +110,14 @@ func (o Options) mapConfig(h, w int) MapConfig {
 	c.Sigma = o.MapSigma
 	c.Nearest = o.MapNearest
 	return c
+}
+
+// DefaultLayers are the taps section 13 of the specification uses for a
+// backbone: the output of dense blocks 2 and 3 for DenseNets, layer2 and
+// layer3 (Keras: res3d and res4f) for the others.
+func DefaultLayers(backbone string) []string {
+	if strings.HasPrefix(backbone, "densenet") {
+		return []string{"features.denseblock2", "features.denseblock3"}
+	}
+	return []string{"layer2", "layer3"}
 }

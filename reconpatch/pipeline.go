@@ -122,6 +122,9 @@ func (m *Model) fitStats(ctx context.Context, paths []string, rep Reporter) erro
 // loaded; after LoadModel call UseBackbone).
 func (m *Model) Predict(ctx context.Context, paths []string, rep Reporter) ([]Prediction, error) {
 	rep = reporterOrNop(rep)
+	if len(m.members) > 0 {
+		return m.predictEnsemble(ctx, paths, rep)
+	}
 	if m.backbone == nil {
 		return nil, errNoBackbone
 	}

@@ -166,3 +166,69 @@ func TestUseBackboneRefusesOtherWeights(t *testing.T) {
 		t.Fatalf("UseBackbone with other weights: %v", err)
 	}
 }
+
+// TestEnsemble fits a two-member ensemble (the Keras ResNet-50 tapped at
+// two depths), checks that its scores are the mean of the members'
+// modified z-scores, and that it survives a save and load bit for bit.
+func TestEnsemble(t *testing.T) {
+	ds := synthSet(t, "brushed_metal")
+	ctx := context.Background()
+	a := smallOptions(MethodPatchCore)
+	b := a
+	b.Features.Layers = []string{"layer1", "layer2"}
+	e, err := FitEnsemble(ctx, ds, []Options{a, b}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Members()) != 2 || !(e.Stats.ImageThreshold > e.Stats.ImageMedian) {
+		t.Fatalf("%d members, stats %+v", len(e.Members()), e.Stats)
+	}
+	paths := samplePaths(ds.Test[:4])
+	got, err := e.Predict(ctx, paths, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [4]float64
+	for _, mem := range e.Members() {
+		ps, err := mem.Predict(ctx, paths, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range ps {
+			want[i] += (float64(p.Score) - mem.Stats.ImageMedian) / (MADScale * mem.Stats.ImageMAD) / 2
+		}
+	}
+	for i := range got {
+		if math.Abs(float64(got[i].Score)-want[i]) > 1e-4*(1+math.Abs(want[i])) {
+			t.Errorf("%s: ensemble score %v, mean z-score %v", paths[i], got[i].Score, want[i])
+		}
+	}
+	path := filepath.Join(t.TempDir(), "e.rpm")
+	if err := e.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadModel(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := back.UseBackbone(""); err != nil {
+		t.Fatal(err)
+	}
+	again, err := back.Predict(ctx, paths, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		if got[i].Score != again[i].Score || got[i].Map[100] != again[i].Map[100] {
+			t.Fatalf("%s: %v before saving, %v after", paths[i], got[i].Score, again[i].Score)
+		}
+	}
+	if _, err := FitEnsemble(ctx, ds, []Options{a}, nil); err == nil {
+		t.Error("a one-member ensemble was accepted")
+	}
+	c := b
+	c.Crop = 112
+	if _, err := FitEnsemble(ctx, ds, []Options{a, c}, nil); err == nil || !strings.Contains(err.Error(), "preprocesses") {
+		t.Errorf("members with different crops: %v", err)
+	}
+}

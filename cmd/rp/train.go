@@ -22,8 +22,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "data set folder (MVTec AD, BTAD, or a plain folder of normal images) (required)")
 	out := fs.String("o", "", "model file to write (required)")
 	method := fs.String("method", string(def.Method), "reconpatch or patchcore")
-	backbone := fs.String("backbone", def.Backbone, "backbone (see rp features -h)")
-	weightsPath := fs.String("weights", "", "backbone weight file (default: the installed keras_resnet50)")
+	backbone := fs.String("backbone", def.Backbone, "backbone (see rp features -h); several, comma-separated, make an ensemble")
+	weightsPath := fs.String("weights", "", "backbone weight file (default: the installed keras_resnet50); comma-separated for an ensemble")
 	layers := fs.String("layers", strings.Join(def.Features.Layers, ","), "backbone taps, shallowest first")
 	patch := fs.Int("patch", def.Features.PatchSize, "patch neighbourhood size")
 	aggregation := fs.String("aggregation", def.Features.Aggregation.String(), "patch feature aggregation: patchcore or concat")
@@ -79,6 +79,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
+	members := memberOptions(o, *backbone, *weightsPath, fs)
 	ds, err := dataset.Open(*data)
 	if err != nil {
 		return err
@@ -90,7 +91,12 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	model, err := reconpatch.Fit(ctx, ds, o, rep)
+	var model *reconpatch.Model
+	if len(members) > 1 {
+		model, err = reconpatch.FitEnsemble(ctx, ds, members, rep)
+	} else {
+		model, err = reconpatch.Fit(ctx, ds, members[0], rep)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("interrupted: no model written")
@@ -101,9 +107,45 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	st := model.Stats
-	fmt.Fprintf(stdout, "wrote %s: %s on %s, bank %d×%d, trained in %v\n", *out, o.Method, o.Backbone, model.Bank.Len(), model.Bank.Dim(), time.Since(start).Round(time.Second))
+	if ms := model.Members(); len(ms) > 0 {
+		fmt.Fprintf(stdout, "wrote %s: ensemble of %d %s models (%s), trained in %v\n", *out, len(ms), o.Method, *backbone, time.Since(start).Round(time.Second))
+	} else {
+		fmt.Fprintf(stdout, "wrote %s: %s on %s, bank %d×%d, trained in %v\n", *out, o.Method, o.Backbone, model.Bank.Len(), model.Bank.Dim(), time.Since(start).Round(time.Second))
+	}
 	if st.HeldOut > 0 {
 		fmt.Fprintf(stdout, "held-out normal images: %d; image threshold %.4g, pixel threshold %.4g (modified z-score > %.1f)\n", st.HeldOut, st.ImageThreshold, st.PixelThreshold, st.ThresholdZ)
 	}
 	return nil
+}
+
+// memberOptions splits comma-separated -backbone and -weights into one set
+// of options per ensemble member; a member takes -layers when it was given,
+// otherwise its backbone's default taps. One backbone gives one member.
+func memberOptions(o reconpatch.Options, backbones, weightsPaths string, fs *flag.FlagSet) []reconpatch.Options {
+	names := strings.Split(backbones, ",")
+	if len(names) == 1 {
+		o.Features.Layers = layersFor(o, names[0], fs)
+		return []reconpatch.Options{o}
+	}
+	paths := strings.Split(weightsPaths, ",")
+	var ms []reconpatch.Options
+	for i, n := range names {
+		m := o
+		m.Backbone, m.Weights = n, ""
+		if i < len(paths) {
+			m.Weights = paths[i]
+		}
+		m.Features.Layers = layersFor(o, n, fs)
+		ms = append(ms, m)
+	}
+	return ms
+}
+
+func layersFor(o reconpatch.Options, backbone string, fs *flag.FlagSet) []string {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "layers" })
+	if given {
+		return o.Features.Layers
+	}
+	return reconpatch.DefaultLayers(backbone)
 }
