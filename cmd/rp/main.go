@@ -31,6 +31,7 @@ func init() {
 		{"convert", "convert weights (.pth, TF.js model.json) to safetensors", runConvert},
 		{"eval", "evaluate a model on a data set's test images", runEval},
 		{"features", "extract backbone feature maps to safetensors", runFeatures},
+		{"predict", "score images; write anomaly maps, heatmaps and masks", runPredict},
 		{"synth", "write a synthetic inspection data set with defect masks", runSynth},
 		{"train", "train a model (ReConPatch or PatchCore) on normal images", runTrain},
 		{"version", "print the version and the SIMD level", runVersion},
