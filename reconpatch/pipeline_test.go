@@ -17,6 +17,9 @@ import (
 // synthSet writes a small synthetic data set and opens it.
 func synthSet(t *testing.T, category string) *dataset.Dataset {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end model test; skipped with -short")
+	}
 	if _, err := weights.FindKerasResNet50(); err != nil {
 		t.Skipf("needs the Keras ResNet-50 (make weights): %v", err)
 	}

@@ -21,6 +21,9 @@ import (
 // runs rp predict on its test folder: JSON lines, output files, scores,
 // exit codes.
 func TestPredictCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end model test; skipped with -short")
+	}
 	if _, err := weights.FindKerasResNet50(); err != nil {
 		t.Skipf("needs the Keras ResNet-50 (make weights): %v", err)
 	}

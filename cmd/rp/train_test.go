@@ -14,6 +14,9 @@ import (
 // TestTrainEvalCommands runs rp synth, rp train and rp eval -json on a tiny
 // set and checks the JSON fields users rely on.
 func TestTrainEvalCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end model test; skipped with -short")
+	}
 	if _, err := weights.FindKerasResNet50(); err != nil {
 		t.Skipf("needs the Keras ResNet-50 (make weights): %v", err)
 	}
