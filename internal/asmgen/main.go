@@ -26,8 +26,8 @@ func main() {
 	g.p("//go:build amd64 && !purego")
 	g.p("")
 	g.p(`#include "textflag.h"`)
-	g.gemmAVX512(14, 32)
-	g.gemmAVX2(6, 16)
+	g.gemmKernel(avx512, 14, 32)
+	g.gemmKernel(avx2, 6, 16)
 	g.peak("fmaPeakAVX512", "Z", 24, 16)
 	g.peak("fmaPeakAVX2", "Y", 12, 8)
 
@@ -59,114 +59,37 @@ func (g *gen) i(format string, args ...any) { g.p("\t"+format, args...) }
 // Arguments: k+0, a+8, b+16, c+24, ldc+32 (elements), alpha+40, beta+44.
 const kernelArgs = "k int, a, b, c *float32, ldc int, alpha, beta float32"
 
-// gemmAVX512 emits an mr×32 micro-kernel: two zmm of B per k step, each A
-// element broadcast once into a register and used by two FMAs (a broadcast
-// folded into each FMA would load it twice: one load per FMA saturates the
-// load ports), 2·mr accumulators.
-func (g *gen) gemmAVX512(mr, nr int) {
-	if nr != 32 || 2*mr+4 > 32 {
-		log.Fatalf("gemmAVX512: unsupported tile %dx%d", mr, nr)
-	}
-	name := fmt.Sprintf("gemmKernel%dx%dAVX512", mr, nr)
-	acc := func(i, half int) string { return fmt.Sprintf("Z%d", 2*i+half) }
-	b0, b1 := "Z28", "Z29"
-	bc := [2]string{"Z30", "Z31"}
-	const unroll = 4
-
-	g.p("")
-	g.p("// func %s(%s)", name, kernelArgs)
-	g.p("TEXT ·%s(SB), NOSPLIT, $0-48", name)
-	g.i("MOVQ k+0(FP), CX")
-	g.i("MOVQ a+8(FP), AX")
-	g.i("MOVQ b+16(FP), BX")
-	g.i("MOVQ c+24(FP), DI")
-	g.i("MOVQ ldc+32(FP), DX")
-	g.i("SHLQ $2, DX")
-	g.prefetchC(mr, 2)
-	for i := 0; i < mr; i++ {
-		g.i("VPXORD %s, %s, %s", acc(i, 0), acc(i, 0), acc(i, 0))
-		g.i("VPXORD %s, %s, %s", acc(i, 1), acc(i, 1), acc(i, 1))
-	}
-	step := func(u int) {
-		aOff, bOff := u*mr*4, u*nr*4
-		g.i("VMOVUPS %d(BX), %s", bOff, b0)
-		g.i("VMOVUPS %d(BX), %s", bOff+64, b1)
-		for i := 0; i < mr; i++ {
-			r := bc[i%2]
-			g.i("VBROADCASTSS %d(AX), %s", aOff+4*i, r)
-			g.i("VFMADD231PS %s, %s, %s", b0, r, acc(i, 0))
-			g.i("VFMADD231PS %s, %s, %s", b1, r, acc(i, 1))
-		}
-	}
-	g.i("CMPQ CX, $%d", unroll)
-	g.i("JLT %s_tail", name)
-	g.p("%s_loop%d:", name, unroll)
-	for u := 0; u < unroll; u++ {
-		if off := u * 64; off < unroll*mr*4 {
-			g.i("PREFETCHT0 %d(AX)", aPrefetch+off)
-		}
-		for off := u * nr * 4; off < (u+1)*nr*4; off += 64 {
-			g.i("PREFETCHT0 %d(BX)", bPrefetch+off)
-		}
-		step(u)
-	}
-	g.i("ADDQ $%d, AX", unroll*mr*4)
-	g.i("ADDQ $%d, BX", unroll*nr*4)
-	g.i("SUBQ $%d, CX", unroll)
-	g.i("CMPQ CX, $%d", unroll)
-	g.i("JGE %s_loop%d", name, unroll)
-	g.p("%s_tail:", name)
-	g.i("TESTQ CX, CX")
-	g.i("JEQ %s_store", name)
-	g.p("%s_loop1:", name)
-	step(0)
-	g.i("ADDQ $%d, AX", mr*4)
-	g.i("ADDQ $%d, BX", nr*4)
-	g.i("DECQ CX")
-	g.i("JNE %s_loop1", name)
-
-	g.p("%s_store:", name)
-	g.i("VBROADCASTSS alpha+40(FP), Z30")
-	g.i("VBROADCASTSS beta+44(FP), Z31")
-	g.i("MOVL beta+44(FP), R8")
-	g.i("TESTL $0x7fffffff, R8")
-	g.i("JEQ %s_beta0", name)
-	for i := 0; i < mr; i++ {
-		for h := 0; h < 2; h++ {
-			g.i("VMULPS Z30, %s, %s", acc(i, h), acc(i, h))
-			g.i("VFMADD231PS %d(DI), Z31, %s", 64*h, acc(i, h))
-			g.i("VMOVUPS %s, %d(DI)", acc(i, h), 64*h)
-		}
-		if i < mr-1 {
-			g.i("ADDQ DX, DI")
-		}
-	}
-	g.i("VZEROUPPER")
-	g.i("RET")
-	g.p("%s_beta0:", name)
-	for i := 0; i < mr; i++ {
-		for h := 0; h < 2; h++ {
-			g.i("VMULPS Z30, %s, %s", acc(i, h), acc(i, h))
-			g.i("VMOVUPS %s, %d(DI)", acc(i, h), 64*h)
-		}
-		if i < mr-1 {
-			g.i("ADDQ DX, DI")
-		}
-	}
-	g.i("VZEROUPPER")
-	g.i("RET")
+// isa describes a vector instruction set for the GEMM kernel generator.
+type isa struct {
+	name  string // suffix of the kernel name: AVX512, AVX2
+	reg   string // register prefix: Z (512-bit), Y (256-bit)
+	regs  int    // vector registers available: 32, 16
+	bytes int    // bytes per vector register: 64, 32
+	zero  string // instruction that zeroes a register with itself
 }
 
-// gemmAVX2 emits an mr×16 micro-kernel: two ymm of B per k step, A broadcast
-// into a register, 2·mr accumulators (mr ≤ 6 leaves room in 16 ymm).
-func (g *gen) gemmAVX2(mr, nr int) {
-	if nr != 16 || 2*mr+4 > 16 {
-		log.Fatalf("gemmAVX2: unsupported tile %dx%d", mr, nr)
+var (
+	avx512 = isa{name: "AVX512", reg: "Z", regs: 32, bytes: 64, zero: "VPXORD"}
+	avx2   = isa{name: "AVX2", reg: "Y", regs: 16, bytes: 32, zero: "VXORPS"}
+)
+
+// gemmKernel emits an mr×nr micro-kernel for the ISA, nr two vectors wide:
+// per k step two vectors of B are loaded, and each A element is broadcast
+// once into a register and used by two FMAs (a broadcast folded into each
+// FMA would load it twice: one load per FMA saturates the load ports), into
+// 2·mr accumulators. The last four registers hold the two B vectors and two
+// alternating broadcasts, then alpha and beta for the store.
+func (g *gen) gemmKernel(x isa, mr, nr int) {
+	lanes := x.bytes / 4
+	if nr != 2*lanes || 2*mr+4 > x.regs {
+		log.Fatalf("gemmKernel %s: unsupported tile %dx%d", x.name, mr, nr)
 	}
-	name := fmt.Sprintf("gemmKernel%dx%dAVX2", mr, nr)
-	acc := func(i, half int) string { return fmt.Sprintf("Y%d", 2*i+half) }
-	b0, b1 := "Y12", "Y13"
-	bc := [2]string{"Y14", "Y15"}
+	r := func(n int) string { return fmt.Sprintf("%s%d", x.reg, n) }
+	name := fmt.Sprintf("gemmKernel%dx%d%s", mr, nr, x.name)
+	acc := func(i, half int) string { return r(2*i + half) }
+	b0, b1 := r(x.regs-4), r(x.regs-3)
+	bc := [2]string{r(x.regs - 2), r(x.regs - 1)}
+	alpha, beta := bc[0], bc[1]
 	const unroll = 4
 
 	g.p("")
@@ -178,20 +101,20 @@ func (g *gen) gemmAVX2(mr, nr int) {
 	g.i("MOVQ c+24(FP), DI")
 	g.i("MOVQ ldc+32(FP), DX")
 	g.i("SHLQ $2, DX")
-	g.prefetchC(mr, 1)
+	g.prefetchC(mr, x.bytes*2/64)
 	for i := 0; i < mr; i++ {
-		g.i("VXORPS %s, %s, %s", acc(i, 0), acc(i, 0), acc(i, 0))
-		g.i("VXORPS %s, %s, %s", acc(i, 1), acc(i, 1), acc(i, 1))
+		g.i("%s %s, %s, %s", x.zero, acc(i, 0), acc(i, 0), acc(i, 0))
+		g.i("%s %s, %s, %s", x.zero, acc(i, 1), acc(i, 1), acc(i, 1))
 	}
 	step := func(u int) {
 		aOff, bOff := u*mr*4, u*nr*4
 		g.i("VMOVUPS %d(BX), %s", bOff, b0)
-		g.i("VMOVUPS %d(BX), %s", bOff+32, b1)
+		g.i("VMOVUPS %d(BX), %s", bOff+x.bytes, b1)
 		for i := 0; i < mr; i++ {
-			r := bc[i%2]
-			g.i("VBROADCASTSS %d(AX), %s", aOff+4*i, r)
-			g.i("VFMADD231PS %s, %s, %s", b0, r, acc(i, 0))
-			g.i("VFMADD231PS %s, %s, %s", b1, r, acc(i, 1))
+			bcast := bc[i%2]
+			g.i("VBROADCASTSS %d(AX), %s", aOff+4*i, bcast)
+			g.i("VFMADD231PS %s, %s, %s", b0, bcast, acc(i, 0))
+			g.i("VFMADD231PS %s, %s, %s", b1, bcast, acc(i, 1))
 		}
 	}
 	g.i("CMPQ CX, $%d", unroll)
@@ -222,28 +145,26 @@ func (g *gen) gemmAVX2(mr, nr int) {
 	g.i("JNE %s_loop1", name)
 
 	g.p("%s_store:", name)
-	g.i("VBROADCASTSS alpha+40(FP), Y14")
-	g.i("VBROADCASTSS beta+44(FP), Y15")
+	g.i("VBROADCASTSS alpha+40(FP), %s", alpha)
+	g.i("VBROADCASTSS beta+44(FP), %s", beta)
 	g.i("MOVL beta+44(FP), R8")
 	g.i("TESTL $0x7fffffff, R8")
 	g.i("JEQ %s_beta0", name)
-	for i := 0; i < mr; i++ {
-		for h := 0; h < 2; h++ {
-			g.i("VMULPS Y14, %s, %s", acc(i, h), acc(i, h))
-			g.i("VFMADD231PS %d(DI), Y15, %s", 32*h, acc(i, h))
-			g.i("VMOVUPS %s, %d(DI)", acc(i, h), 32*h)
-		}
-		if i < mr-1 {
-			g.i("ADDQ DX, DI")
-		}
-	}
-	g.i("VZEROUPPER")
-	g.i("RET")
+	g.storeC(x, mr, acc, alpha, beta)
 	g.p("%s_beta0:", name)
+	g.storeC(x, mr, acc, alpha, "")
+}
+
+// storeC emits C = alpha·acc (+ beta·C when beta names a register) for the
+// mr rows of the tile, then returns.
+func (g *gen) storeC(x isa, mr int, acc func(i, half int) string, alpha, beta string) {
 	for i := 0; i < mr; i++ {
 		for h := 0; h < 2; h++ {
-			g.i("VMULPS Y14, %s, %s", acc(i, h), acc(i, h))
-			g.i("VMOVUPS %s, %d(DI)", acc(i, h), 32*h)
+			g.i("VMULPS %s, %s, %s", alpha, acc(i, h), acc(i, h))
+			if beta != "" {
+				g.i("VFMADD231PS %d(DI), %s, %s", x.bytes*h, beta, acc(i, h))
+			}
+			g.i("VMOVUPS %s, %d(DI)", acc(i, h), x.bytes*h)
 		}
 		if i < mr-1 {
 			g.i("ADDQ DX, DI")
