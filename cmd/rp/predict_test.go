@@ -14,25 +14,14 @@ import (
 
 	"github.com/reconpatch/rp/reconpatch"
 	"github.com/reconpatch/rp/reconpatch/render"
-	"github.com/reconpatch/rp/weights"
 )
 
 // TestPredictCommand trains a tiny PatchCore model on a synthetic set and
 // runs rp predict on its test folder: JSON lines, output files, scores,
 // exit codes.
 func TestPredictCommand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end model test; skipped with -short")
-	}
-	if _, err := weights.FindKerasResNet50(); err != nil {
-		t.Skipf("needs the Keras ResNet-50 (make weights): %v", err)
-	}
-	dir := t.TempDir()
+	dir, data := tinySet(t, 3)
 	var out, errb bytes.Buffer
-	if code := run([]string{"synth", "-o", dir, "-categories", "brushed_metal", "-size", "128", "-train", "8", "-test-good", "3", "-test-defect", "1", "-q"}, &out, &errb); code != 0 {
-		t.Fatalf("synth: %s", errb.String())
-	}
-	data := filepath.Join(dir, "brushed_metal")
 	model := filepath.Join(dir, "m.rpm")
 	if code := run([]string{"train", "-data", data, "-o", model, "-method", "patchcore", "-resize", "128", "-crop", "128", "-coreset", "0.05", "-q"}, &out, &errb); code != 0 {
 		t.Fatalf("train exited %d: %s", code, errb.String())

@@ -5,27 +5,40 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/reconpatch/rp/weights"
 )
 
-// TestTrainEvalCommands runs rp synth, rp train and rp eval -json on a tiny
-// set and checks the JSON fields users rely on.
-func TestTrainEvalCommands(t *testing.T) {
+// tinySet writes a small synthetic brushed-metal set (8 training images,
+// testGood good and one image per defect type, 128×128) for the end-to-end
+// command tests, and returns the temporary folder and the data set's root.
+// It skips the test with -short or without the Keras ResNet-50.
+func tinySet(t *testing.T, testGood int) (dir, data string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end model test; skipped with -short")
 	}
 	if _, err := weights.FindKerasResNet50(); err != nil {
 		t.Skipf("needs the Keras ResNet-50 (make weights): %v", err)
 	}
-	dir := t.TempDir()
+	dir = t.TempDir()
 	var out, errb bytes.Buffer
-	if code := run([]string{"synth", "-o", dir, "-categories", "brushed_metal", "-size", "128", "-train", "8", "-test-good", "2", "-test-defect", "1", "-q"}, &out, &errb); code != 0 {
+	args := []string{"synth", "-o", dir, "-categories", "brushed_metal", "-size", "128", "-train", "8",
+		"-test-good", strconv.Itoa(testGood), "-test-defect", "1", "-q"}
+	if code := run(args, &out, &errb); code != 0 {
 		t.Fatalf("synth: %s", errb.String())
 	}
-	data := filepath.Join(dir, "brushed_metal")
+	return dir, filepath.Join(dir, "brushed_metal")
+}
+
+// TestTrainEvalCommands runs rp synth, rp train and rp eval -json on a tiny
+// set and checks the JSON fields users rely on.
+func TestTrainEvalCommands(t *testing.T) {
+	dir, data := tinySet(t, 2)
+	var out, errb bytes.Buffer
 	model := filepath.Join(dir, "m.rpm")
 	args := []string{"train", "-data", data, "-o", model, "-method", "reconpatch", "-epochs", "1", "-steps-per-epoch", "2",
 		"-resize", "128", "-crop", "128", "-coreset", "0.05", "-q"}
