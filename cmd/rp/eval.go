@@ -24,9 +24,10 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "data set folder with test images (required)")
 	weightsPath := fs.String("weights", "", "backbone weight file (default: the one the model was trained with)")
 	jsonPath := fs.String("json", "", "also write the metrics as JSON to this file")
+	reportDir := fs.String("report", "", "also write an HTML report (metrics, ROC, score histograms, worst images with heatmaps) to DIR/report.html")
 	quiet := fs.Bool("q", false, "no progress output")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: rp eval -model MODEL -data DIR [-json FILE]\n\nScores a data set's test images and prints image AUROC, pixel AUROC, AUPRO and F1-max, overall and per defect type.\n\nExample:\n  rp eval -model tile.rpm -data ../shared/datasets/magnetic-tile -json metrics.json\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: rp eval -model MODEL -data DIR [-json FILE] [-report DIR]\n\nScores a data set's test images and prints image AUROC, pixel AUROC, AUPRO and F1-max, overall and per defect type.\n\nExample:\n  rp eval -model tile.rpm -data ../shared/datasets/magnetic-tile -json metrics.json\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -62,6 +63,13 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		if err := writeFileAtomic(*jsonPath, append(js, '\n')); err != nil {
 			return err
 		}
+	}
+	if *reportDir != "" {
+		path, err := writeReport(ctx, *reportDir, m, ev, *data, &barReporter{w: stderr, quiet: *quiet})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "report: %s\n", path)
 	}
 	return nil
 }

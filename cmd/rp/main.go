@@ -29,6 +29,7 @@ func init() {
 		{"bench", "measure kernels (bench gemm)", runBench},
 		{"classify", "top-5 ImageNet classes of images (backbone sanity check)", runClassify},
 		{"convert", "convert weights (.pth, TF.js model.json) to safetensors", runConvert},
+		{"demo", "synthesise a data set, train, evaluate and write an HTML report", runDemo},
 		{"eval", "evaluate a model on a data set's test images", runEval},
 		{"features", "extract backbone feature maps to safetensors", runFeatures},
 		{"predict", "score images; write anomaly maps, heatmaps and masks", runPredict},
