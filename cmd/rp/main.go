@@ -26,6 +26,7 @@ var commands []command
 
 func init() {
 	commands = []command{
+		{"add-normal", "add normal images to a trained model's memory bank (no retraining)", runAddNormal},
 		{"bench", "measure kernels (bench gemm)", runBench},
 		{"classify", "top-5 ImageNet classes of images (backbone sanity check)", runClassify},
 		{"convert", "convert weights (.pth, TF.js model.json) to safetensors", runConvert},
@@ -33,6 +34,7 @@ func init() {
 		{"eval", "evaluate a model on a data set's test images", runEval},
 		{"features", "extract backbone feature maps to safetensors", runFeatures},
 		{"predict", "score images; write anomaly maps, heatmaps and masks", runPredict},
+		{"serve", "serve a model over HTTP (POST /v1/predict, GET /healthz)", runServe},
 		{"synth", "write a synthetic inspection data set with defect masks", runSynth},
 		{"train", "train a model (ReConPatch or PatchCore) on normal images", runTrain},
 		{"version", "print the version and the SIMD level", runVersion},
