@@ -82,5 +82,15 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun `rp <command> -h` for a command's flags.")
+	fmt.Fprint(w, `
+Getting started:
+  make weights                                   install the default backbone (Keras ResNet-50)
+  rp demo                                        synthetic data, training, evaluation and an HTML report in ~30 s
+  rp train -data DIR -o model.rpm                train ReConPatch on DIR's normal images (MVTec AD, BTAD, a folder)
+  rp eval -model model.rpm -data DIR -report out evaluate on DIR's test images; out/report.html
+  rp predict -model model.rpm -o out IMAGES...   scores, labels, anomaly maps, heatmaps, masks
+  rp serve -model model.rpm                      HTTP inference on 127.0.0.1:8080
+
+Run `+"`rp <command> -h`"+` for a command's flags and examples.
+`)
 }
