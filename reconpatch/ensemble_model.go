@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/reconpatch/rp/reconpatch/dataset"
+	"github.com/reconpatch/rp/reconpatch/imageio"
 	"github.com/reconpatch/rp/weights"
 )
 
@@ -64,12 +65,13 @@ func FitEnsemble(ctx context.Context, ds *dataset.Dataset, opts []Options, rep R
 // Members returns the members of an ensemble, or nil for a single model.
 func (m *Model) Members() []*Model { return m.members }
 
-// predictEnsemble is Predict for an ensemble: the mean of the members'
-// modified z-scores.
-func (m *Model) predictEnsemble(ctx context.Context, paths []string, rep Reporter) ([]Prediction, error) {
+// predictEnsemble is predict for an ensemble: the mean of the members'
+// modified z-scores. Each member loads the images itself (they may differ
+// in how they are loaded only in name: the preprocessing is shared).
+func (m *Model) predictEnsemble(ctx context.Context, n int, load func(lo, hi int) ([]imageio.RGB, []string, error), rep Reporter) ([]Prediction, error) {
 	var out []Prediction
 	for k, mem := range m.members {
-		preds, err := mem.Predict(ctx, paths, rep)
+		preds, err := mem.predict(ctx, n, load, rep)
 		if err != nil {
 			return nil, err
 		}

@@ -117,27 +117,55 @@ func (m *Model) fitStats(ctx context.Context, paths []string, rep Reporter) erro
 	return nil
 }
 
-// Predict scores images: each image's score and anomaly map at the
+// Predict scores image files: each image's score and anomaly map at the
 // backbone's input size. The model's backbone must be loaded (Fit leaves it
 // loaded; after LoadModel call UseBackbone).
 func (m *Model) Predict(ctx context.Context, paths []string, rep Reporter) ([]Prediction, error) {
+	return m.predict(ctx, len(paths), func(lo, hi int) ([]imageio.RGB, []string, error) {
+		imgs, err := m.loadImages(paths[lo:hi])
+		return imgs, paths[lo:hi], err
+	}, rep)
+}
+
+// PredictImages is Predict for decoded images, already preprocessed to the
+// model's input size (imageio.Preprocess with the model's options): a
+// server scores request bodies without files. Predictions have no Path.
+func (m *Model) PredictImages(ctx context.Context, imgs []imageio.RGB, rep Reporter) ([]Prediction, error) {
+	for i, img := range imgs {
+		if img.W != m.InputW || img.H != m.InputH {
+			return nil, fmt.Errorf("reconpatch: image %d is %d×%d, the model takes %d×%d", i, img.W, img.H, m.InputW, m.InputH)
+		}
+	}
+	return m.predict(ctx, len(imgs), func(lo, hi int) ([]imageio.RGB, []string, error) {
+		return imgs[lo:hi], make([]string, hi-lo), nil
+	}, rep)
+}
+
+// predict scores n images that load(lo, hi) supplies batch by batch (with
+// their names), single model or ensemble.
+func (m *Model) predict(ctx context.Context, n int, load func(lo, hi int) ([]imageio.RGB, []string, error), rep Reporter) ([]Prediction, error) {
 	rep = reporterOrNop(rep)
 	if len(m.members) > 0 {
-		return m.predictEnsemble(ctx, paths, rep)
+		return m.predictEnsemble(ctx, n, load, rep)
 	}
 	if m.backbone == nil {
 		return nil, errNoBackbone
 	}
-	out := make([]Prediction, 0, len(paths))
+	out := make([]Prediction, 0, n)
 	mc := m.Options.mapConfig(m.InputH, m.InputW)
-	rep.Begin("scoring", len(paths), "images")
-	for lo := 0; lo < len(paths); lo += m.Options.Batch {
+	rep.Begin("scoring", n, "images")
+	for lo := 0; lo < n; lo += m.Options.Batch {
 		if err := ctx.Err(); err != nil {
 			rep.End("stopped")
 			return nil, err
 		}
-		batch := paths[lo:min(lo+m.Options.Batch, len(paths))]
-		feats, err := m.features(batch)
+		hi := min(lo+m.Options.Batch, n)
+		imgs, names, err := load(lo, hi)
+		if err != nil {
+			rep.End("failed")
+			return nil, err
+		}
+		feats, err := m.featuresOf(imgs)
 		if err != nil {
 			rep.End("failed")
 			return nil, err
@@ -147,8 +175,8 @@ func (m *Model) Predict(ctx context.Context, paths []string, rep Reporter) ([]Pr
 			rep.End("failed")
 			return nil, err
 		}
-		for i, p := range batch {
-			out = append(out, Prediction{Path: p, Score: sc.Image[i], Map: sc.Map(i, m.Grid, mc)})
+		for i := range imgs {
+			out = append(out, Prediction{Path: names[i], Score: sc.Image[i], Map: sc.Map(i, m.Grid, mc)})
 		}
 		rep.Update(len(out))
 	}
@@ -189,6 +217,16 @@ func (m *Model) extract(ctx context.Context, paths []string, rep Reporter, stage
 // aggregation: N×P×D. The first batch fixes the model's input size, grid and
 // feature length; later images must give the same.
 func (m *Model) features(paths []string) (*tensor.Tensor, error) {
+	imgs, err := m.loadImages(paths)
+	if err != nil {
+		return nil, err
+	}
+	return m.featuresOf(imgs)
+}
+
+// loadImages decodes and preprocesses image files; the first image fixes
+// the model's input size when it has none yet, later ones must match it.
+func (m *Model) loadImages(paths []string) ([]imageio.RGB, error) {
 	pre := m.Options.preprocess()
 	imgs := make([]imageio.RGB, len(paths))
 	for i, p := range paths {
@@ -204,6 +242,12 @@ func (m *Model) features(paths []string) (*tensor.Tensor, error) {
 		}
 		imgs[i] = img
 	}
+	return imgs, nil
+}
+
+// featuresOf runs preprocessed images through the backbone and the patch
+// aggregation: N×P×D.
+func (m *Model) featuresOf(imgs []imageio.RGB) (*tensor.Tensor, error) {
 	x, err := imageio.Batch(imgs, m.backbone.Normalization())
 	if err != nil {
 		return nil, err

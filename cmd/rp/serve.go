@@ -100,9 +100,9 @@ func defaultServeConfig() serveConfig {
 	}
 }
 
-// predictFunc scores image files; (*reconpatch.Model).Predict in rp serve,
-// a stand-in in tests.
-type predictFunc func(ctx context.Context, paths []string) ([]reconpatch.Prediction, error)
+// predictFunc scores preprocessed images; (*reconpatch.Model).PredictImages
+// in rp serve, a stand-in in tests.
+type predictFunc func(ctx context.Context, imgs []imageio.RGB) ([]reconpatch.Prediction, error)
 
 // predictReply is the JSON answer of POST /v1/predict.
 type predictReply struct {
@@ -116,8 +116,8 @@ type predictReply struct {
 
 // serveJob is one queued prediction.
 type serveJob struct {
-	ctx  context.Context // the request's: a job whose client left is skipped
-	path string
+	ctx  context.Context  // the request's: a job whose client left is skipped
+	img  imageio.RGB      // decoded and preprocessed
 	done chan serveResult // buffered: the worker never blocks on it
 }
 
@@ -133,7 +133,6 @@ type server struct {
 	predict predictFunc
 	pre     imageio.Preprocess
 	batch   int
-	tmp     string // private folder of the request bodies Predict reads
 	addr    net.Addr
 	logger  *log.Logger
 
@@ -144,20 +143,15 @@ type server struct {
 	quit  chan struct{} // closed when the HTTP server has stopped: workers exit
 }
 
-// newServer makes the service of m; predict scores image files.
+// newServer makes the service of m; predict scores preprocessed images.
 func newServer(cfg serveConfig, m *reconpatch.Model, predict predictFunc) (*server, error) {
 	if cfg.Workers < 1 || cfg.Queue < 0 || cfg.MaxBody < 1 {
 		return nil, fmt.Errorf("workers %d must be ≥ 1, queue %d ≥ 0 and max-body %d ≥ 1", cfg.Workers, cfg.Queue, cfg.MaxBody)
-	}
-	tmp, err := os.MkdirTemp("", "rp-serve-")
-	if err != nil {
-		return nil, err
 	}
 	s := &server{
 		cfg: cfg, m: m, predict: predict,
 		pre:   imageio.Preprocess{Resize: m.Options.Resize, Crop: m.Options.Crop, Stretch: m.Options.Stretch, MaxPixels: cfg.MaxPixels},
 		batch: max(m.Options.Batch, 1),
-		tmp:   tmp,
 		slots: make(chan struct{}, cfg.Workers+cfg.Queue),
 		jobs:  make(chan serveJob, cfg.Workers+cfg.Queue),
 		quit:  make(chan struct{}),
@@ -188,7 +182,6 @@ func startServer(ctx context.Context, cfg serveConfig, m *reconpatch.Model, pred
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		os.RemoveAll(s.tmp)
 		return nil, nil, err
 	}
 	s.addr = ln.Addr()
@@ -227,7 +220,6 @@ func startServer(ctx context.Context, cfg serveConfig, m *reconpatch.Model, pred
 		}
 		close(s.quit)
 		wg.Wait()
-		os.RemoveAll(s.tmp)
 		ch <- err
 	}()
 	return s, ch, nil
@@ -271,11 +263,11 @@ func (s *server) run(jobs []serveJob) {
 	if len(jobs) == 0 {
 		return
 	}
-	paths := make([]string, len(jobs))
+	imgs := make([]imageio.RGB, len(jobs))
 	for i, j := range jobs {
-		paths[i] = j.path
+		imgs[i] = j.img
 	}
-	preds, err := s.predict(context.Background(), paths)
+	preds, err := s.predict(context.Background(), imgs)
 	if err == nil && len(preds) != len(jobs) {
 		err = fmt.Errorf("%d predictions for %d images", len(preds), len(jobs))
 	}
@@ -403,26 +395,11 @@ func (s *server) handlePredict(w http.ResponseWriter, r *http.Request) string {
 		return ""
 	}
 
-	f, err := os.CreateTemp(s.tmp, "req-*")
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
-		return ""
-	}
-	path := f.Name()
-	defer os.Remove(path)
-	_, err = f.Write(body)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
-		return ""
-	}
 	body = nil
 
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
 	defer cancel()
-	job := serveJob{ctx: ctx, path: path, done: make(chan serveResult, 1)}
+	job := serveJob{ctx: ctx, img: img, done: make(chan serveResult, 1)}
 	s.jobs <- job // never blocks: a slot is held
 	var res serveResult
 	select {
@@ -454,13 +431,7 @@ func (s *server) handlePredict(w http.ResponseWriter, r *http.Request) string {
 	mw, mh := s.m.InputW, s.m.InputH
 	if wantMap {
 		m16, scale := render.Map16(p.Map, mw, mh)
-		mapPath := path + "_map.png"
-		err := render.WriteMap16(mapPath, m16, scale) // keeps the scale in the PNG too
-		var data []byte
-		if err == nil {
-			data, err = os.ReadFile(mapPath)
-		}
-		os.Remove(mapPath)
+		data, err := render.EncodeMap16(m16, scale) // keeps the scale in the PNG too
 		if err != nil {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return ""
@@ -596,8 +567,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	predict := func(ctx context.Context, paths []string) ([]reconpatch.Prediction, error) {
-		return m.Predict(ctx, paths, nil)
+	predict := func(ctx context.Context, imgs []imageio.RGB) ([]reconpatch.Prediction, error) {
+		return m.PredictImages(ctx, imgs, nil)
 	}
 	addr, done, err := startServe(ctx, cfg, m, predict)
 	if err != nil {

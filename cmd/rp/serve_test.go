@@ -59,9 +59,6 @@ func startTestServer(t *testing.T, cfg serveConfig, m *reconpatch.Model, predict
 				if err != nil {
 					t.Errorf("shutdown: %v", err)
 				}
-				if _, err := os.Stat(s.tmp); !os.IsNotExist(err) {
-					t.Errorf("temporary folder %s left: %v", s.tmp, err)
-				}
 			case <-time.After(time.Minute):
 				t.Error("the server did not stop within a minute")
 			}
@@ -155,7 +152,7 @@ type fakePredict struct {
 	entered       chan struct{} // if set, each call sends on it first
 }
 
-func (f *fakePredict) predict(ctx context.Context, paths []string) ([]reconpatch.Prediction, error) {
+func (f *fakePredict) predict(ctx context.Context, imgs []imageio.RGB) ([]reconpatch.Prediction, error) {
 	if f.entered != nil {
 		f.entered <- struct{}{}
 	}
@@ -164,21 +161,17 @@ func (f *fakePredict) predict(ctx context.Context, paths []string) ([]reconpatch
 	}
 	f.mu.Lock()
 	f.calls++
-	f.images += len(paths)
+	f.images += len(imgs)
 	f.mu.Unlock()
-	out := make([]reconpatch.Prediction, len(paths))
-	for i, p := range paths {
-		img, err := imageio.DecodeFile(p, 0)
-		if err != nil {
-			return nil, err
-		}
+	out := make([]reconpatch.Prediction, len(imgs))
+	for i, img := range imgs {
 		m := make([]float32, img.W*img.H)
 		var sum float32
 		for j := range m {
 			m[j] = float32(img.Pix[3*j]) / 255
 			sum += m[j]
 		}
-		out[i] = reconpatch.Prediction{Path: p, Score: sum / float32(len(m)), Map: m}
+		out[i] = reconpatch.Prediction{Score: sum / float32(len(m)), Map: m}
 	}
 	return out, nil
 }
@@ -413,8 +406,8 @@ func TestServeModel(t *testing.T) {
 	}
 	cfg := testServeConfig()
 	cfg.Queue = 32
-	_, base, logs, stop := startTestServer(t, cfg, m, func(ctx context.Context, paths []string) ([]reconpatch.Prediction, error) {
-		return m.Predict(ctx, paths, nil)
+	_, base, logs, stop := startTestServer(t, cfg, m, func(ctx context.Context, imgs []imageio.RGB) ([]reconpatch.Prediction, error) {
+		return m.PredictImages(ctx, imgs, nil)
 	})
 
 	code, _, got := do(t, "GET", base+"/healthz", nil)

@@ -27,16 +27,9 @@ func WritePNG(path string, img image.Image) error {
 // 79 printable Latin-1 characters, no NUL in values), written in keyword
 // order before the image data.
 func WritePNGText(path string, img image.Image, text map[string]string) error {
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
+	data, err := EncodePNGText(img, text)
+	if err != nil {
 		return fmt.Errorf("render: %s: %w", path, err)
-	}
-	data := b.Bytes()
-	if len(text) > 0 {
-		var err error
-		if data, err = addText(data, text); err != nil {
-			return fmt.Errorf("render: %s: %w", path, err)
-		}
 	}
 	if err := writeAtomic(path, data); err != nil {
 		return fmt.Errorf("render: %w", err)
@@ -44,13 +37,35 @@ func WritePNGText(path string, img image.Image, text map[string]string) error {
 	return nil
 }
 
+// EncodePNGText returns img encoded as PNG with text chunks (see
+// WritePNGText).
+func EncodePNGText(img image.Image, text map[string]string) ([]byte, error) {
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		return nil, err
+	}
+	if len(text) == 0 {
+		return b.Bytes(), nil
+	}
+	return addText(b.Bytes(), text)
+}
+
 // WriteMap16 writes a map encoded by Map16 (or Map16Scale) as a 16-bit PNG
 // with its scale under MapScaleKey; ReadMapScale reads it back.
 func WriteMap16(path string, img *image.Gray16, scale float32) error {
-	return WritePNGText(path, img, map[string]string{
+	return WritePNGText(path, img, map16Text(scale))
+}
+
+// EncodeMap16 is WriteMap16 into memory: the PNG bytes.
+func EncodeMap16(img *image.Gray16, scale float32) ([]byte, error) {
+	return EncodePNGText(img, map16Text(scale))
+}
+
+func map16Text(scale float32) map[string]string {
+	return map[string]string{
 		MapScaleKey: strconv.FormatFloat(float64(scale), 'g', -1, 32),
 		"Software":  "rp (ReConPatch anomaly map; score = pixel / " + MapScaleKey + ")",
-	})
+	}
 }
 
 // ReadMapScale returns the scale WriteMap16 stored in the PNG file at path.
