@@ -44,6 +44,11 @@ type Evaluation struct {
 	// comparison with the F1-optimal one.
 	ImageThreshold float64       `json:"image_threshold"`
 	Images         []ImageResult `json:"images"`
+	// PROCurve is the overall pixel curve (FPR, PRO; thinned to a few
+	// hundred points) for plots; empty without masks.
+	PROCurve []metrics.Point `json:"-"`
+	// FPRLimit is the upper FPR bound of the AUPRO integral.
+	FPRLimit float64 `json:"fpr_limit"`
 }
 
 // Evaluate scores every test image of ds and computes image AUROC and
@@ -77,6 +82,7 @@ func Evaluate(ctx context.Context, m *Model, ds *dataset.Dataset, rep Reporter) 
 	}
 	pre := m.Options.preprocess()
 	overall := newSetEval()
+	overall.pix = metrics.NewPixelEvaluator(metrics.Options{CurvePoints: 200})
 	perType := map[string]*setEval{}
 	for _, t := range types {
 		perType[t] = newSetEval()
@@ -115,6 +121,7 @@ func Evaluate(ctx context.Context, m *Model, ds *dataset.Dataset, rep Reporter) 
 	if ev.Overall, err = overall.result(); err != nil {
 		return nil, err
 	}
+	ev.PROCurve, ev.FPRLimit = overall.curve, overall.fprLimit
 	for _, t := range types {
 		if ev.Types[t], err = perType[t].result(); err != nil {
 			return nil, fmt.Errorf("reconpatch: defect type %s: %w", t, err)
@@ -130,6 +137,8 @@ type setEval struct {
 	pix       *metrics.PixelEvaluator
 	pixImages int
 	pixDefect int
+	curve     []metrics.Point // the pixel curve, when the evaluator records one
+	fprLimit  float64
 }
 
 func newSetEval() *setEval {
@@ -169,6 +178,7 @@ func (e *setEval) result() (Metrics, error) {
 		case err == nil:
 			r.PixelAUROC, r.AUPRO = ptr(px.AUROC), ptr(px.AUPRO)
 			r.PixelF1Max, r.PixelF1Threshold = ptr(px.F1.F1), ptr(px.F1.Threshold)
+			e.curve, e.fprLimit = px.Curve, px.FPRLimit
 		case errors.Is(err, metrics.ErrOneClass):
 			// Every mask was empty: no pixel metrics for this set.
 		default:

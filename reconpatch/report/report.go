@@ -106,6 +106,7 @@ func Render(d Data) (string, error) {
 	writeMetrics(&b, d.Eval)
 	b.WriteString("<div class=\"plots\">\n")
 	writeROC(&b, d.Eval)
+	writePRO(&b, d.Eval)
 	writeHistogram(&b, d.Eval)
 	b.WriteString("</div>\n")
 	fp, fn := Worst(d.Eval, MaxWorst)
@@ -228,6 +229,37 @@ func writeROC(b *strings.Builder, ev *reconpatch.Evaluation) {
 	b.WriteString("\"/>\n")
 	fmt.Fprintf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>", px(0.45), py(0.1), px(0.53), py(0.1), colDefect)
 	fmt.Fprintf(b, "<text class=\"legend\" x=\"%.1f\" y=\"%.1f\">AUROC %.4f</text>\n", px(0.55), py(0.1)+4, auroc)
+	b.WriteString("</svg>\n</section>\n")
+}
+
+// writePRO plots the overall per-region overlap against the pixel FPR up
+// to the AUPRO integral's limit (the MVTec AD evaluation's curve).
+func writePRO(b *strings.Builder, ev *reconpatch.Evaluation) {
+	b.WriteString("<section id=\"pro\">\n<h2>Pixel PRO curve</h2>\n")
+	limit := ev.FPRLimit
+	if len(ev.PROCurve) == 0 || !(limit > 0) || ev.Overall.AUPRO == nil {
+		b.WriteString("<p>No PRO curve: no defect masks in the test set.</p>\n</section>\n")
+		return
+	}
+	svgOpen(b, "pixel PRO curve")
+	yt := []float64{0, 0.25, 0.5, 0.75, 1}
+	axisTicks(b, []float64{0, 1.0 / 3, 2.0 / 3, 1}, func(v float64) string { return fmt.Sprintf("%.2g", v*limit) }, yt,
+		func(v float64) string { return fmt.Sprintf("%g", v) }, "pixel false positive rate", "per-region overlap")
+	b.WriteString("<polyline class=\"pro\" fill=\"none\" stroke=\"" + colDefect + "\" stroke-width=\"2\" points=\"")
+	first := true
+	for _, p := range ev.PROCurve {
+		if p.FPR > limit {
+			break
+		}
+		if !first {
+			b.WriteByte(' ')
+		}
+		first = false
+		fmt.Fprintf(b, "%.2f,%.2f", px(p.FPR/limit), py(p.PRO))
+	}
+	b.WriteString("\"/>\n")
+	fmt.Fprintf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>", px(0.45), py(0.1), px(0.53), py(0.1), colDefect)
+	fmt.Fprintf(b, "<text class=\"legend\" x=\"%.1f\" y=\"%.1f\">AUPRO %.4f (FPR ≤ %g)</text>\n", px(0.55), py(0.1)+4, *ev.Overall.AUPRO, limit)
 	b.WriteString("</svg>\n</section>\n")
 }
 

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/reconpatch/rp/reconpatch"
+	"github.com/reconpatch/rp/reconpatch/metrics"
 )
 
 func pngBytes(t *testing.T, c color.Gray) []byte {
@@ -256,5 +257,45 @@ func TestWriteErrors(t *testing.T) {
 	bad := filepath.Join(dir, "missing", "r.html")
 	if err := Write(bad, testData(t)); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("Write into a missing folder: %v, want an error naming it", err)
+	}
+}
+
+// TestPROCurve checks the PRO section: a polyline up to the FPR limit, with
+// x non-decreasing, when the evaluation has a pixel curve; a note otherwise.
+func TestPROCurve(t *testing.T) {
+	d := testData(t)
+	page, err := Render(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page, "No PRO curve") {
+		t.Error("no note for an evaluation without a pixel curve")
+	}
+	d.Eval.Overall.AUPRO = f(0.7)
+	d.Eval.FPRLimit = 0.3
+	for i := range 20 {
+		fpr := float64(i) * 0.02 // the last points lie past the limit
+		d.Eval.PROCurve = append(d.Eval.PROCurve, metrics.Point{FPR: fpr, PRO: min(1, fpr*3)})
+	}
+	if page, err = Render(d); err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(page, `class="pro"`)
+	if i < 0 || !strings.Contains(page, "AUPRO 0.7000") {
+		t.Fatal("no PRO polyline or legend")
+	}
+	pts := page[strings.Index(page[i:], `points="`)+i+len(`points="`):]
+	pts = pts[:strings.IndexByte(pts, '"')]
+	fields := strings.Fields(pts)
+	if len(fields) != 16 { // FPR 0 … 0.30
+		t.Fatalf("%d points, want the 16 up to the limit", len(fields))
+	}
+	last := -1.0
+	for _, p := range fields {
+		x, err := strconv.ParseFloat(p[:strings.IndexByte(p, ',')], 64)
+		if err != nil || x < last {
+			t.Fatalf("point %q after x=%v", p, last)
+		}
+		last = x
 	}
 }
