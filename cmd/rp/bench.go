@@ -13,7 +13,7 @@ import (
 
 func runBench(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: rp bench gemm [flags]")
+		fmt.Fprintln(stderr, "usage: rp bench gemm [flags]\n\nExample:\n  rp bench gemm -n 2048 -threads 2 -json   # GFLOP/s beside the FMA peak measured in the same process")
 		return errUsage
 	}
 	switch args[0] {

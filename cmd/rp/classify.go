@@ -15,6 +15,7 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: rp classify -backbone NAME [-weights FILE] IMAGE...")
 		fmt.Fprintln(stderr, "\nPrints the top-5 ImageNet classes of each image with their probabilities.")
+		fmt.Fprintln(stderr, "\nExample:\n  rp classify ../shared/images/eagle.jpg          # keras_resnet50: bald eagle first")
 		fmt.Fprintf(stderr, "\nbackbones: %s\n\nflags:\n", strings.Join(backbones.Names(), ", "))
 		fs.PrintDefaults()
 	}

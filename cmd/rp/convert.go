@@ -16,6 +16,7 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: rp convert IN OUT.safetensors")
 		fmt.Fprintln(stderr, "\nConverts a torch checkpoint (.pth, zip or legacy serialisation), a TF.js model.json (or its")
 		fmt.Fprintln(stderr, "folder) or a safetensors file to a float32 safetensors file with the same tensor names.")
+		fmt.Fprintln(stderr, "\nExample:\n  rp convert wide_resnet50_2-95faca4d.pth wrn50.safetensors")
 	}
 	if err := fs.Parse(args); err != nil {
 		return err

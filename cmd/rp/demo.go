@@ -43,6 +43,9 @@ Runs the whole pipeline on a synthetic data set, end to end and offline:
 DIR defaults to a new temporary folder, which is kept; with -o DIR an
 existing DIR/data/%s is replaced. Needs the backbone: make weights.
 
+Example:
+  rp demo -o /tmp/rp-demo     # then open /tmp/rp-demo/report.html in a browser
+
 The tuning flags shrink the run (the tests use them); their defaults are
 the demo's.
 

@@ -100,6 +100,7 @@ func runFeatures(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "\nINPUT is image files (resized, centre-cropped and normalised for the backbone) or one .safetensors")
 		fmt.Fprintln(stderr, "file holding \"input\", N×3×H×W float32, already normalised. OUT holds one N×C×H×W tensor per layer")
 		fmt.Fprintln(stderr, "(logits: N×classes), named as requested.")
+		fmt.Fprintln(stderr, "\nExample:\n  rp features -backbone wide_resnet50_2 -weights wrn50.pth -layers layer2,layer3 -o f.safetensors a.png b.png")
 		fmt.Fprintf(stderr, "\nbackbones: %s\n\nflags:\n", strings.Join(backbones.Names(), ", "))
 		fs.PrintDefaults()
 	}
