@@ -128,6 +128,7 @@ func (m *Model) mergedBank(ctx context.Context, paths []string, mode AddMode, re
 	rep.Logf("features: %d images → %d patches of %d in %v", n, rows, d, time.Since(start).Round(time.Millisecond))
 
 	cc := m.Options.coreset(nil)
+	cc.Context = ctx
 	grow := cc.CoresetSize(rows)
 	old := m.Bank.Len()
 	var x []float32 // candidate rows

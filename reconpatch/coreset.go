@@ -1,6 +1,7 @@
 package reconpatch
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -67,6 +68,9 @@ type CoresetConfig struct {
 	// Progress, when set, is called after each selected row with the
 	// number selected so far and the total, on the calling goroutine.
 	Progress func(done, total int)
+	// Context, when set, is checked before each selected row: once it is
+	// done, SelectCoreset returns its error (Ctrl-C during rp train).
+	Context context.Context
 }
 
 // DefaultCoresetConfig is the project default (section 12): PatchCore's
@@ -243,6 +247,11 @@ func selectCoreset(x []float32, n, d int, cfg CoresetConfig, prune bool) ([]int,
 	}
 	sel := make([]int, 0, total)
 	for t := range total {
+		if cfg.Context != nil {
+			if err := cfg.Context.Err(); err != nil {
+				return nil, err
+			}
+		}
 		s := g.next
 		sel = append(sel, s)
 		g.add(s, prune)

@@ -1,6 +1,8 @@
 package reconpatch
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -273,5 +275,24 @@ func TestCoresetEdges(t *testing.T) {
 		if _, err := SelectCoreset(c.x, c.n, c.d, c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want %q", c.name, err, c.want)
 		}
+	}
+}
+
+// TestCoresetContext checks that a cancelled context stops the selection
+// with the context's error.
+func TestCoresetContext(t *testing.T) {
+	x := make([]float32, 500*8)
+	for i := range x {
+		x[i] = float32(i%97) * 0.1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := CoresetConfig{Method: CoresetGreedy, Size: 100, Context: ctx}
+	cfg.Progress = func(done, _ int) {
+		if done == 10 {
+			cancel()
+		}
+	}
+	if _, err := SelectCoreset(x, 500, 8, cfg); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled selection: %v", err)
 	}
 }

@@ -70,6 +70,7 @@ func Fit(ctx context.Context, ds *dataset.Dataset, o Options, rep Reporter) (*Mo
 	size := cc.CoresetSize(rows)
 	rep.Begin("coreset", size, "rows")
 	cc.Progress = func(done, _ int) { rep.Update(done) }
+	cc.Context = ctx
 	prec := Float32
 	if o.BankHalf {
 		prec = Float16
