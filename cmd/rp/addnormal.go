@@ -6,11 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -108,61 +105,27 @@ func bankRows(m *reconpatch.Model) int {
 	return m.Bank.Len()
 }
 
-// imageFiles expands args into image files: a file is taken as it is, a
-// folder is searched recursively for images (dataset.IsImage; hidden files
-// and folders skipped), its images sorted by path. A file given twice is
-// taken once. A missing argument or a folder without images is an error.
+// imageFiles expands args into image files as rp predict does
+// (collectInputs): a file is taken as it is, a folder is searched
+// recursively for images (dataset.IsImage; hidden files and folders
+// skipped) in path order. A file given twice is taken once. A missing
+// argument or a folder without images is an error (the first one).
 func imageFiles(args []string) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	add := func(p string) {
-		key := p
-		if abs, err := filepath.Abs(p); err == nil {
-			key = abs
+	var first error
+	inputs := collectInputs(args, func(err error) {
+		if first == nil {
+			first = err
 		}
-		if !seen[key] {
-			seen[key] = true
-			out = append(out, p)
-		}
+	})
+	if first != nil {
+		return nil, first
 	}
-	for _, arg := range args {
-		st, err := os.Stat(arg)
-		if err != nil {
-			return nil, err
-		}
-		if !st.IsDir() {
-			add(arg)
-			continue
-		}
-		var found []string
-		err = filepath.WalkDir(arg, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if path != arg && strings.HasPrefix(d.Name(), ".") {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if !d.IsDir() && dataset.IsImage(d.Name()) {
-				found = append(found, path)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		if len(found) == 0 {
-			return nil, fmt.Errorf("%s: no images (%s) in the folder", arg, strings.Join(dataset.Extensions, " "))
-		}
-		sort.Strings(found)
-		for _, p := range found {
-			add(p)
-		}
-	}
-	if len(out) == 0 {
+	if len(inputs) == 0 {
 		return nil, errors.New("no images given")
+	}
+	out := make([]string, len(inputs))
+	for i, in := range inputs {
+		out[i] = in.path
 	}
 	return out, nil
 }
