@@ -52,6 +52,7 @@ func Fit(ctx context.Context, ds *dataset.Dataset, o Options, rep Reporter) (*Mo
 	emb, d := feats.Data(), m.FeatureDim
 	if o.Method == MethodReConPatch {
 		start = time.Now()
+		o.Head.ImagePatches = m.Grid.Len() // rows per image, for Head.BatchImages
 		w, b, err := trainHead(ctx, feats.Data(), m.FeatureDim, o, rep)
 		if err != nil {
 			return nil, err

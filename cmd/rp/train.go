@@ -43,6 +43,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	alpha := fs.Float64("alpha", def.Head.Alpha, "weight of the pairwise similarity in the soft labels (1−α for the contextual)")
 	fDim := fs.Int("f-dim", def.Head.FDim, "width of the representation head f (the memory bank's dimension)")
 	gDim := fs.Int("g-dim", def.Head.GDim, "width of the projection head g")
+	batchImages := fs.Int("batch-images", def.Head.BatchImages, "draw each head batch from the patches of this many random images (0: from all patches)")
 	holdout := fs.Float64("holdout", def.HoldOut, "fraction of train/good held out for score statistics and thresholds")
 	batch := fs.Int("batch", def.Batch, "images per backbone batch")
 	seed := fs.Uint64("seed", 0, "random seed")
@@ -74,6 +75,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	o.CoresetRatio, o.BankHalf = *coreset, *bankHalf
 	o.Head.Epochs, o.Head.StepsPerEpoch, o.Head.LR, o.Head.NormalizeZbar = *epochs, *steps, *lr, *normZ
 	o.Head.Sigma, o.Head.AdaptiveSigma, o.Head.EMADecay = *sigma, *adaptive, *ema
+	o.Head.BatchImages = *batchImages
 	o.Head.K, o.Head.Alpha, o.Head.FDim, o.Head.GDim = *knn, *alpha, *fDim, *gDim
 	o.HoldOut, o.Batch, o.Seed = *holdout, *batch, *seed
 	if err := o.Validate(); err != nil {

@@ -51,6 +51,17 @@ type TrainConfig struct {
 	// runs out, so no patch repeats within a batch and every patch is seen
 	// once per ⌈Len/Batch⌉ steps.
 	StepsPerEpoch int `json:"steps_per_epoch"`
+	// BatchImages is how a batch is formed. 0 (section 12) draws its Batch
+	// rows from all patches; n > 0 draws them from the patches of n images
+	// chosen at random (every image once before any repeats), so that a
+	// batch holds spatial and same-image neighbours and the contextual
+	// similarity's k nearest neighbours are close ones. It needs
+	// ImagePatches. An epoch still has StepsPerEpoch steps, or ⌈Len/Batch⌉.
+	BatchImages int `json:"batch_images,omitempty"`
+	// ImagePatches is the number of consecutive feature rows that belong
+	// to one image (the grid's H·W); the pipeline sets it. Only BatchImages
+	// uses it.
+	ImagePatches int `json:"image_patches,omitempty"`
 
 	// Optimizer is OptAdamP (default), OptAdam, OptAdamW or OptSGD.
 	Optimizer string `json:"optimizer"`
@@ -157,6 +168,12 @@ func (c TrainConfig) Validate() error {
 	}
 	if c.StepsPerEpoch < 0 {
 		bad("StepsPerEpoch = %d: need ≥ 0 (0 = a full pass)", c.StepsPerEpoch)
+	}
+	if c.BatchImages < 0 {
+		bad("BatchImages = %d: need ≥ 0 (0 = draw from all patches)", c.BatchImages)
+	}
+	if c.BatchImages > 0 && c.ImagePatches < 1 {
+		bad("BatchImages = %d needs ImagePatches, the rows per image (have %d)", c.BatchImages, c.ImagePatches)
 	}
 	switch c.Optimizer {
 	case OptAdamP, OptAdam, OptAdamW, OptSGD:

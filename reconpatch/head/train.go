@@ -215,6 +215,13 @@ type sampler struct {
 	steps int // steps per epoch
 	full  bool
 	pos   int // next unused position of perm (random mode)
+
+	// Image mode (TrainConfig.BatchImages > 0): each batch is drawn from
+	// the rows of per images taken in turn from a shuffled image order.
+	per, imageRows int
+	images         []int // shuffled image order
+	ipos           int   // next unused position of images
+	pool           []int // the chosen images' rows, the batch first
 }
 
 func newSampler(n int, cfg TrainConfig) *sampler {
@@ -228,6 +235,18 @@ func newSampler(n int, cfg TrainConfig) *sampler {
 	} else {
 		s.steps = cfg.StepsPerEpoch
 		s.pos = n // shuffle before the first batch
+	}
+	if cfg.BatchImages > 0 {
+		s.full = false
+		s.imageRows = cfg.ImagePatches
+		nimg := (n + s.imageRows - 1) / s.imageRows
+		s.per = min(cfg.BatchImages, nimg)
+		s.images = make([]int, nimg)
+		for i := range s.images {
+			s.images[i] = i
+		}
+		s.ipos = nimg
+		s.pool = make([]int, 0, s.per*s.imageRows)
 	}
 	return s
 }
@@ -250,6 +269,9 @@ func (s *sampler) startEpoch() {
 // reshuffled when fewer than a batch of rows is left.
 func (s *sampler) next(k int) []int {
 	n := len(s.perm)
+	if s.per > 0 {
+		return s.nextFromImages(n)
+	}
 	if s.full {
 		return s.perm[k*n/s.steps : (k+1)*n/s.steps]
 	}
@@ -259,6 +281,29 @@ func (s *sampler) next(k int) []int {
 	}
 	s.pos += s.batch
 	return s.perm[s.pos-s.batch : s.pos]
+}
+
+// nextFromImages returns a batch of the image mode: the rows of the next
+// s.per images of the shuffled image order (reshuffled when fewer than
+// s.per are left), and of those a random s.batch without repeats.
+func (s *sampler) nextFromImages(n int) []int {
+	if s.ipos+s.per > len(s.images) {
+		s.rng.Shuffle(len(s.images), func(i, j int) { s.images[i], s.images[j] = s.images[j], s.images[i] })
+		s.ipos = 0
+	}
+	s.pool = s.pool[:0]
+	for _, im := range s.images[s.ipos : s.ipos+s.per] {
+		for r := im * s.imageRows; r < min((im+1)*s.imageRows, n); r++ {
+			s.pool = append(s.pool, r)
+		}
+	}
+	s.ipos += s.per
+	b := min(s.batch, len(s.pool))
+	for i := range b { // partial Fisher–Yates: the first b of a random permutation
+		j := i + s.rng.IntN(len(s.pool)-i)
+		s.pool[i], s.pool[j] = s.pool[j], s.pool[i]
+	}
+	return s.pool[:b]
 }
 
 // Train trains a ReConPatch head on the patch features of src (section 7)

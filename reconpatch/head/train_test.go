@@ -501,3 +501,65 @@ func TestTrainZeroEpochs(t *testing.T) {
 		t.Fatalf("zero epochs: %d steps, weights changed", hist.Steps)
 	}
 }
+
+// TestTrainBatchesFromImages checks BatchImages: every batch comes from the
+// rows of BatchImages images, holds no row twice, and consecutive batches
+// use every image once before any repeats.
+func TestTrainBatchesFromImages(t *testing.T) {
+	train, _, _, d := synthetic()
+	const n, per = 1000, 100 // 10 images of 100 patches
+	base, _ := head.Float32FeaturesOf(train[:n*d], d)
+	for _, tc := range []struct {
+		name            string
+		images, batch   int
+		wantRows        int
+		wantImagesTotal int // distinct images over the first 10/images batches
+	}{
+		{"one image, all its rows", 1, 128, 100, 10},
+		{"one image, some rows", 1, 64, 64, 10},
+		{"two images", 2, 150, 150, 10},
+		{"five images", 5, 64, 64, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &recorder{FeatureSource: base}
+			cfg := smallConfig()
+			cfg.Epochs, cfg.Batch, cfg.StepsPerEpoch = 1, tc.batch, 10
+			cfg.BatchImages, cfg.ImagePatches = tc.images, per
+			if _, _, err := head.Train(context.Background(), src, cfg, nil); err != nil {
+				t.Fatal(err)
+			}
+			seen := map[int]bool{}
+			for i, b := range src.batches {
+				if len(b) != tc.wantRows {
+					t.Fatalf("batch %d has %d rows, want %d", i, len(b), tc.wantRows)
+				}
+				imgs := map[int]bool{}
+				for _, r := range b {
+					imgs[r/per] = true
+				}
+				if len(imgs) > tc.images {
+					t.Fatalf("batch %d draws from %d images, want at most %d", i, len(imgs), tc.images)
+				}
+				if len(slices.Compact(slices.Sorted(slices.Values(b)))) != len(b) {
+					t.Fatalf("batch %d repeats a row", i)
+				}
+				if i < 10/tc.images {
+					for im := range imgs {
+						if seen[im] {
+							t.Fatalf("image %d used twice before every image was used", im)
+						}
+						seen[im] = true
+					}
+				}
+			}
+			if tc.wantRows == per*tc.images && len(seen) != tc.wantImagesTotal {
+				t.Fatalf("the first batches used %d distinct images, want %d", len(seen), tc.wantImagesTotal)
+			}
+		})
+	}
+	cfg := smallConfig()
+	cfg.BatchImages = 2
+	if _, _, err := head.Train(context.Background(), base, cfg, nil); err == nil || !strings.Contains(err.Error(), "ImagePatches") {
+		t.Errorf("BatchImages without ImagePatches: err = %v, want one naming ImagePatches", err)
+	}
+}
