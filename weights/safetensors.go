@@ -1,7 +1,6 @@
 package weights
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -9,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/reconpatch/rp/internal/atomicfile"
 	"github.com/reconpatch/rp/tensor"
 )
 
@@ -311,48 +310,11 @@ func writeJSONString(b *bytes.Buffer, s string) {
 	b.Truncate(b.Len() - 1) // Encode appends a newline
 }
 
-// SaveSafetensors writes sd to path with WriteSafetensors, atomically: the
-// data goes to a temporary file in the same folder, which is synced to disk
-// and then renamed over path, so readers see either the old file or the
-// complete new one.
-func SaveSafetensors(path string, sd *StateDict, metadata map[string]string, dtype DType) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err = WriteSafetensors(bw, sd, metadata, dtype); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	// Make the rename durable; not possible on every OS, so best effort.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+// SaveSafetensors writes sd to path with WriteSafetensors, atomically (see
+// internal/atomicfile): readers, and the path after a crash or a kill, see
+// either the old file or the complete new one.
+func SaveSafetensors(path string, sd *StateDict, metadata map[string]string, dtype DType) error {
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		return WriteSafetensors(w, sd, metadata, dtype)
+	})
 }

@@ -9,10 +9,10 @@ import (
 	"maps"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"syscall"
 
+	"github.com/reconpatch/rp/internal/atomicfile"
 	"github.com/reconpatch/rp/reconpatch"
 	"github.com/reconpatch/rp/reconpatch/dataset"
 )
@@ -60,7 +60,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFileAtomic(*jsonPath, append(js, '\n')); err != nil {
+		if err := atomicfile.WriteFile(*jsonPath, append(js, '\n'), 0o644); err != nil {
 			return err
 		}
 	}
@@ -94,29 +94,4 @@ func fmtMetric(v *float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.4f", *v)
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames
-// it over path, so readers never see a partial file.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".rp-tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
 }

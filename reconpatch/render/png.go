@@ -10,10 +10,11 @@ import (
 	"image/png"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/reconpatch/rp/internal/atomicfile"
 )
 
 // WritePNG encodes img as PNG at path, atomically: it writes a temporary
@@ -31,7 +32,7 @@ func WritePNGText(path string, img image.Image, text map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("render: %s: %w", path, err)
 	}
-	if err := writeAtomic(path, data); err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("render: %w", err)
 	}
 	return nil
@@ -153,32 +154,4 @@ func addText(data []byte, text map[string]string) ([]byte, error) {
 	out = append(out, data[:ihdrEnd]...)
 	out = append(out, chunks.Bytes()...)
 	return append(out, data[ihdrEnd:]...), nil
-}
-
-// writeAtomic writes data to a temporary file beside path and renames it
-// over path.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".rp-tmp-*.png")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }

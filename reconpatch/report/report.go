@@ -16,11 +16,10 @@ import (
 	"html"
 	"maps"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/reconpatch/rp/internal/atomicfile"
 	"github.com/reconpatch/rp/reconpatch"
 	"github.com/reconpatch/rp/reconpatch/metrics"
 )
@@ -80,7 +79,10 @@ func Write(path string, d Data) error {
 	if err != nil {
 		return fmt.Errorf("report: %s: %w", path, err)
 	}
-	return writeAtomic(path, []byte(page))
+	if err := atomicfile.WriteFile(path, []byte(page), 0o644); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
 }
 
 // Render returns d as an HTML page.
@@ -362,32 +364,4 @@ func writeGallery(b *strings.Builder, id, title, what string, rs []reconpatch.Im
 		fmt.Fprintf(b, "<figcaption><p>score <b>%.4g</b> · %s</p><p><code>%s</code></p></figcaption></figure>\n", r.Score, esc(label), esc(r.Path))
 	}
 	b.WriteString("</div>\n</section>\n")
-}
-
-// writeAtomic writes data to a temporary file beside path and renames it
-// over path, so readers never see a partial file.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".report-*.tmp")
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("report: writing %s: %w", path, err)
-	}
-	return nil
 }

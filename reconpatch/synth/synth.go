@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+
+	"github.com/reconpatch/rp/internal/atomicfile"
 )
 
 // Defaults and limits of Config.
@@ -335,27 +337,11 @@ func (j *job) write(size int, enc *png.Encoder, buf *bytes.Buffer) (int64, error
 	return n + int64(buf.Len()), nil
 }
 
-// writeFile writes data to path through a temporary file in the same
-// folder, renamed into place, so that no reader sees a partial PNG.
+// writeFile writes data to path atomically (see internal/atomicfile), so
+// that no reader sees a partial PNG.
 func writeFile(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".synth-*.tmp")
-	if err != nil {
-		return fmt.Errorf("synth: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("synth: write %s: %w", path, err)
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("synth: %w", err)
 	}
 	return nil
 }
