@@ -112,8 +112,9 @@ const ensembleKind = "rp-ensemble"
 
 func memberPrefix(i int) string { return fmt.Sprintf("member%d/", i) }
 
-// saveEnsemble writes an ensemble: every member's tensors under its prefix.
-func (m *Model) saveEnsemble(path string) error {
+// encodeEnsemble is encode for an ensemble: every member's tensors under
+// its prefix.
+func (m *Model) encodeEnsemble() (*weights.StateDict, map[string]string, error) {
 	h := ensembleHeader{Kind: ensembleKind, Version: FormatVersion, Options: m.Options, InputH: m.InputH, InputW: m.InputW, Stats: m.Stats}
 	sd := weights.NewStateDict()
 	for i, mem := range m.members {
@@ -122,9 +123,9 @@ func (m *Model) saveEnsemble(path string) error {
 	}
 	js, err := json.Marshal(h)
 	if err != nil {
-		return fmt.Errorf("reconpatch: encoding the ensemble header: %w", err)
+		return nil, nil, fmt.Errorf("reconpatch: encoding the ensemble header: %w", err)
 	}
-	return saveTensors(path, sd, js)
+	return sd, fileMetadata(js), nil
 }
 
 // loadEnsemble builds an ensemble from a file's header and tensors.
@@ -144,6 +145,9 @@ func loadEnsemble(path, raw string, sd *weights.StateDict) (*Model, error) {
 		mem, err := fromHeader(path, mh, sd, memberPrefix(i))
 		if err != nil {
 			return nil, err
+		}
+		if mem.InputH != e.InputH || mem.InputW != e.InputW {
+			return nil, fmt.Errorf("reconpatch: %s: ensemble member %d takes %d×%d images, the ensemble %d×%d", path, i+1, mem.InputW, mem.InputH, e.InputW, e.InputH)
 		}
 		e.members = append(e.members, mem)
 	}

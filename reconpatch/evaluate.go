@@ -95,7 +95,7 @@ func Evaluate(ctx context.Context, m *Model, ds *dataset.Dataset, rep Reporter) 
 		var mask []uint8
 		pixel := s.HasPixelTruth()
 		if defect && s.MaskPath != "" {
-			mk, err := imageio.LoadMask(s.MaskPath, pre)
+			mk, err := imageio.LoadMaskFor(s.MaskPath, s.Path, pre)
 			if err != nil {
 				return nil, err
 			}

@@ -134,16 +134,28 @@ type modelHeader struct {
 // JSON in its metadata), atomically: a failure or a kill leaves the old file
 // or the new one.
 func (m *Model) Save(path string) error {
+	sd, meta, err := m.encode()
+	if err != nil {
+		return err
+	}
+	if err := weights.SaveSafetensors(path, sd, meta, weights.PerTensor); err != nil {
+		return fmt.Errorf("reconpatch: saving model %s: %w", path, err)
+	}
+	return nil
+}
+
+// encode returns the tensors and the metadata of the model's file.
+func (m *Model) encode() (*weights.StateDict, map[string]string, error) {
 	if len(m.members) > 0 {
-		return m.saveEnsemble(path)
+		return m.encodeEnsemble()
 	}
 	js, err := json.Marshal(m.header())
 	if err != nil {
-		return fmt.Errorf("reconpatch: encoding the model header: %w", err)
+		return nil, nil, fmt.Errorf("reconpatch: encoding the model header: %w", err)
 	}
 	sd := weights.NewStateDict()
 	m.addTensors(sd, "")
-	return saveTensors(path, sd, js)
+	return sd, fileMetadata(js), nil
 }
 
 // header is the model's JSON header.
@@ -168,40 +180,55 @@ func (m *Model) addTensors(sd *weights.StateDict, prefix string) {
 	}
 }
 
-// saveTensors writes a model file: tensors and the JSON header.
-func saveTensors(path string, sd *weights.StateDict, header []byte) error {
-	meta := map[string]string{"rp": string(header), "format_version": strconv.Itoa(FormatVersion)}
-	if err := weights.SaveSafetensors(path, sd, meta, weights.PerTensor); err != nil {
-		return fmt.Errorf("reconpatch: saving model %s: %w", path, err)
-	}
-	return nil
+// fileMetadata is the safetensors metadata of a model file with the given
+// JSON header.
+func fileMetadata(header []byte) map[string]string {
+	return map[string]string{"rp": string(header), "format_version": strconv.Itoa(FormatVersion)}
 }
 
 // checkVersion refuses model files of other format versions.
 func checkVersion(path string, v int) error {
-	if v > FormatVersion || v < 1 {
+	switch {
+	case v > FormatVersion:
 		return fmt.Errorf("reconpatch: %s: model format version %d; this rp reads versions 1 to %d (a newer rp wrote it: upgrade rp)", path, v, FormatVersion)
+	case v < 1:
+		return fmt.Errorf("reconpatch: %s: model format version %d is not a valid version (this rp reads 1 to %d)", path, v, FormatVersion)
 	}
 	return nil
 }
 
 // LoadModel reads a model file written by Save. It refuses files that are
-// not rp models or come from a newer format version. The backbone is not
-// loaded until it is needed (see UseBackbone).
+// not rp models, come from a newer format version, or whose header is
+// inconsistent with its tensors or out of range.
+// The backbone is not loaded until it is needed (see UseBackbone), which
+// checks the weights' sha256 against the one recorded at training.
 func LoadModel(path string) (*Model, error) {
 	sd, err := weights.LoadSafetensors(path)
 	if err != nil {
 		return nil, fmt.Errorf("reconpatch: loading model: %w", err)
 	}
+	return modelFromStateDict(path, sd)
+}
+
+// modelFromStateDict builds a model, single or ensemble, from the tensors
+// and metadata of a model file; path is used in errors only.
+func modelFromStateDict(path string, sd *weights.StateDict) (*Model, error) {
 	raw, ok := sd.Metadata["rp"]
 	if !ok {
 		return nil, fmt.Errorf("reconpatch: %s is a safetensors file but not an rp model (no \"rp\" metadata)", path)
 	}
+	// Kind and version first: a newer version may change the rest.
 	var kind struct {
-		Kind string `json:"kind"`
+		Kind    string `json:"kind"`
+		Version int    `json:"version"`
 	}
 	if err := json.Unmarshal([]byte(raw), &kind); err != nil {
 		return nil, fmt.Errorf("reconpatch: %s: model header: %w", path, err)
+	}
+	if kind.Kind == fileKind || kind.Kind == ensembleKind {
+		if err := checkVersion(path, kind.Version); err != nil {
+			return nil, err
+		}
 	}
 	switch kind.Kind {
 	case fileKind:
@@ -221,6 +248,9 @@ func LoadModel(path string) (*Model, error) {
 // (names prefixed).
 func fromHeader(path string, h modelHeader, sd *weights.StateDict, prefix string) (*Model, error) {
 	if err := checkVersion(path, h.Version); err != nil {
+		return nil, err
+	}
+	if err := checkHeader(path, h); err != nil {
 		return nil, err
 	}
 	m := &Model{
@@ -256,6 +286,53 @@ func fromHeader(path string, h modelHeader, sd *weights.StateDict, prefix string
 	return m, nil
 }
 
+// checkHeader refuses a model header whose values a valid model cannot
+// have: invalid options (a batch of 0 would never end a loop), and input
+// sizes, patch grid or feature length out of range, which would make
+// scoring allocate without bound or index out of range. An input size and
+// grid of 0×0 are unset: the first image scored fixes them.
+func checkHeader(path string, h modelHeader) error {
+	if err := h.Options.Validate(); err != nil {
+		return fmt.Errorf("reconpatch: %s: model options: %w", path, err)
+	}
+	if in := int64(h.InputH) * int64(h.InputW); (h.InputH != 0 || h.InputW != 0) && (h.InputH < 1 || h.InputW < 1 || in > imageio.DefaultMaxPixels) {
+		return fmt.Errorf("reconpatch: %s: input size %d×%d is not between 1×1 and %d pixels", path, h.InputW, h.InputH, imageio.DefaultMaxPixels)
+	}
+	for _, s := range []int{h.Options.Resize, h.Options.Crop} {
+		if int64(s)*int64(s) > imageio.DefaultMaxPixels {
+			return fmt.Errorf("reconpatch: %s: resize %d, crop %d: images of more than %d pixels", path, h.Options.Resize, h.Options.Crop, imageio.DefaultMaxPixels)
+		}
+	}
+	if g := h.Grid; g != (Grid{}) && (g.H < 1 || g.W < 1 || h.InputH > 0 && (g.H > h.InputH || g.W > h.InputW)) {
+		return fmt.Errorf("reconpatch: %s: patch grid %d×%d does not fit the input of %d×%d", path, g.W, g.H, h.InputW, h.InputH)
+	}
+	if h.FeatureDim < 1 || h.FeatureDim > maxHeaderDim {
+		return fmt.Errorf("reconpatch: %s: feature length %d is not in 1..%d", path, h.FeatureDim, maxHeaderDim)
+	}
+	o := h.Options
+	f := o.Features
+	switch {
+	case f.PatchSize > maxPatchSize:
+		return fmt.Errorf("reconpatch: %s: patch size %d > %d", path, f.PatchSize, maxPatchSize)
+	case f.PretrainDim > maxHeaderDim || f.TargetDim > maxHeaderDim:
+		return fmt.Errorf("reconpatch: %s: feature dimensions pretrain %d, target %d: more than %d", path, f.PretrainDim, f.TargetDim, maxHeaderDim)
+	case o.ProjectionDim < 0 || o.ProjectionDim > maxHeaderDim || o.StartPoints < 0 || o.StartPoints > maxHeaderDim:
+		return fmt.Errorf("reconpatch: %s: coreset projection %d, start points %d: not in 0..%d", path, o.ProjectionDim, o.StartPoints, maxHeaderDim)
+	case o.MapSigma > maxMapSigma:
+		return fmt.Errorf("reconpatch: %s: map sigma %v > %v", path, o.MapSigma, maxMapSigma)
+	}
+	return nil
+}
+
+// Limits on the sizes a model file's header may declare, far above any
+// trained model's, so that a damaged or crafted file cannot make scoring
+// allocate without bound.
+const (
+	maxHeaderDim = 1 << 16 // feature length, pooled lengths, coreset projection
+	maxPatchSize = 63      // the patch neighbourhood k (3 by default)
+	maxMapSigma  = 1000    // the anomaly map's Gaussian σ, in pixels (4 by default)
+)
+
 // UseBackbone loads the model's backbone from weightsPath (empty: the path
 // recorded at training, or the default install for keras_resnet50) and
 // checks that its weights are the ones the model was trained with.
@@ -266,12 +343,18 @@ func (m *Model) UseBackbone(weightsPath string) error {
 	if weightsPath == "" {
 		weightsPath = m.Options.Weights
 	}
-	bb, digest, err := loadBackbone(m.Options.Backbone, weightsPath)
+	// The digest is checked before the backbone is built: other weights
+	// are refused without reading them as a network.
+	weightsPath, digest, err := weightsOf(m.Options.Backbone, weightsPath)
 	if err != nil {
 		return err
 	}
 	if m.WeightsSHA256 != "" && digest != m.WeightsSHA256 {
-		return fmt.Errorf("reconpatch: the %s weights given (sha256 %.12s…) are not the ones this model was trained with (sha256 %.12s…)", m.Options.Backbone, digest, m.WeightsSHA256)
+		return fmt.Errorf("reconpatch: the %s weights given (%s, sha256 %.12s…) are not the ones this model was trained with (sha256 %.12s…)", m.Options.Backbone, weightsPath, digest, m.WeightsSHA256)
+	}
+	bb, err := backbones.Load(m.Options.Backbone, weightsPath)
+	if err != nil {
+		return err
 	}
 	m.backbone = bb
 	return nil
@@ -279,14 +362,7 @@ func (m *Model) UseBackbone(weightsPath string) error {
 
 // loadBackbone loads a backbone and the sha256 of its weight files.
 func loadBackbone(name, weightsPath string) (backbones.Backbone, string, error) {
-	if name == backbones.KerasResNet50 && weightsPath == "" {
-		p, err := weights.FindKerasResNet50()
-		if err != nil {
-			return nil, "", err
-		}
-		weightsPath = p
-	}
-	digest, err := weightsDigest(weightsPath)
+	weightsPath, digest, err := weightsOf(name, weightsPath)
 	if err != nil {
 		return nil, "", err
 	}
@@ -295,6 +371,23 @@ func loadBackbone(name, weightsPath string) (backbones.Backbone, string, error) 
 		return nil, "", err
 	}
 	return bb, digest, nil
+}
+
+// weightsOf resolves a backbone's weight path (empty: the default install
+// of keras_resnet50) and returns it with the sha256 of its files.
+func weightsOf(name, weightsPath string) (string, string, error) {
+	if name == backbones.KerasResNet50 && weightsPath == "" {
+		p, err := weights.FindKerasResNet50()
+		if err != nil {
+			return "", "", err
+		}
+		weightsPath = p
+	}
+	digest, err := weightsDigest(weightsPath)
+	if err != nil {
+		return "", "", err
+	}
+	return weightsPath, digest, nil
 }
 
 // weightsDigest is the sha256 of a weight file, or of a TF.js model: its

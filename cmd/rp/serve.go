@@ -14,6 +14,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -55,6 +56,11 @@ requests; a worker scores the requests waiting together in one batch of up
 to the model's batch size. The matrix products inside one prediction use
 every core already, so one worker (the default) keeps the machine busy;
 a second one only overlaps decoding and encoding with the products.
+
+A client gets 10 s to send its request's headers and a minute for the
+whole request (else a 400 or a closed connection); an idle connection is
+closed after 2 minutes. A request holds its queue place while its body is
+read and it waits and is scored, not while its reply is written.
 
 SIGINT or SIGTERM stops accepting connections, finishes the requests under
 way and exits 0. One line per request is logged on stderr unless -q.
@@ -342,7 +348,11 @@ func (s *server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 // handlePredict answers POST /v1/predict; it returns a note for the log.
 func (s *server) handlePredict(w http.ResponseWriter, r *http.Request) string {
-	q := r.URL.Query()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "malformed query: "+err.Error())
+		return ""
+	}
 	var th *float64
 	if v := q.Get("threshold"); v != "" {
 		t, err := strconv.ParseFloat(v, 64)
@@ -362,9 +372,21 @@ func (s *server) handlePredict(w http.ResponseWriter, r *http.Request) string {
 		return ""
 	}
 
+	// The slot is held while the body is read (ReadTimeout bounds a slow
+	// upload) and the image waits and is scored; it is given back before
+	// the reply is encoded and written, so that a client slow to read its
+	// reply holds no slot (WriteTimeout bounds it).
+	held := false
+	release := func() {
+		if held {
+			held = false
+			<-s.slots
+		}
+	}
+	defer release()
 	select {
 	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
+		held = true
 	default:
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "the queue is full; retry later")
@@ -389,6 +411,10 @@ func (s *server) handlePredict(w http.ResponseWriter, r *http.Request) string {
 		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "imageio: "))
 		return ""
 	}
+	if err := s.pre.CheckSize("request body", img.W, img.H); err != nil { // a thin strip would grow huge when resized
+		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "imageio: "))
+		return ""
+	}
 	img = s.pre.Apply(img)
 	if img.W != s.m.InputW || img.H != s.m.InputH {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("the image is %d×%d after preprocessing, the model takes %d×%d", img.W, img.H, s.m.InputW, s.m.InputH))
@@ -400,15 +426,20 @@ func (s *server) handlePredict(w http.ResponseWriter, r *http.Request) string {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
 	defer cancel()
 	job := serveJob{ctx: ctx, img: img, done: make(chan serveResult, 1)}
-	s.jobs <- job // never blocks: a slot is held
 	var res serveResult
 	select {
-	case res = <-job.done:
+	case s.jobs <- job: // blocks only behind the jobs of requests that timed out
+		select {
+		case res = <-job.done:
+		case <-ctx.Done():
+			res.err = ctx.Err()
+		case <-s.quit: // only after a shutdown that ran out of time
+			res.err = errors.New("the server is shutting down")
+		}
 	case <-ctx.Done():
 		res.err = ctx.Err()
-	case <-s.quit: // only after a shutdown that ran out of time
-		res.err = errors.New("the server is shutting down")
 	}
+	release()
 	if res.err != nil {
 		switch {
 		case errors.Is(res.err, context.DeadlineExceeded):

@@ -1,20 +1,25 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -501,5 +506,191 @@ func TestServeFlags(t *testing.T) {
 		if err := b.Set(s); err == nil {
 			t.Errorf("byteSize %q accepted", s)
 		}
+	}
+}
+
+// rawExchange sends raw bytes on a new connection and reads the reply's
+// status; code 0 means the server closed the connection without a reply.
+func rawExchange(t *testing.T, addr string, req []byte) int {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Minute)) // a hang fails the test, not a slow machine
+	if _, err := c.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return 0
+		}
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestServeMalformed sends requests that no client library would and
+// checks that each gets a 4xx reply (it runs with -short).
+func TestServeMalformed(t *testing.T) {
+	cfg := testServeConfig()
+	cfg.MaxBody = 16 << 10
+	fp := &fakePredict{}
+	_, base, _, _ := startTestServer(t, cfg, fakeModel(), fp.predict)
+	addr := strings.TrimPrefix(base, "http://")
+	img := testPNG(t, 32, 32, 10)
+	for _, c := range []struct {
+		name string
+		req  string
+		code int
+	}{
+		{"garbage", "GARBAGE\r\n\r\n", 400},
+		{"no Host", "GET /healthz HTTP/1.1\r\n\r\n", 400},
+		{"bad Content-Length", "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: lots\r\n\r\n", 400},
+		{"two Content-Lengths", "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400},
+		{"Content-Length and chunked", "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+		{"bad chunk", "POST /v1/predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400},
+		{"huge header", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 200<<10) + "\r\n\r\n", 431},
+		{"huge Content-Length", "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n", 413},
+		{"truncated PNG", "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n" + string(img[:40]), 400},
+		{"bad query escape", fmt.Sprintf("POST /v1/predict?map=%%zz HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len(img), img), 400},
+		{"well formed", fmt.Sprintf("POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len(img), img), 200},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := rawExchange(t, addr, []byte(c.req)); got != c.code {
+				t.Errorf("status %d, want %d", got, c.code)
+			}
+		})
+	}
+}
+
+// TestServeSlowClients checks that a client that sends its request slowly,
+// stops sending, or keeps an idle connection, loses the connection or gets
+// a 4xx once the read timeouts pass, and that the one worker and its one
+// queue slot are free for the next request (it runs with -short).
+func TestServeSlowClients(t *testing.T) {
+	cfg := testServeConfig()
+	cfg.Workers, cfg.Queue = 1, 0 // one slot: a client that kept it would block every other
+	cfg.ReadHeaderTimeout = 200 * time.Millisecond
+	cfg.ReadTimeout = 500 * time.Millisecond
+	cfg.IdleTimeout = 200 * time.Millisecond
+	fp := &fakePredict{}
+	srv, base, _, _ := startTestServer(t, cfg, fakeModel(), fp.predict)
+	addr := strings.TrimPrefix(base, "http://")
+	scored := func() int {
+		fp.mu.Lock()
+		defer fp.mu.Unlock()
+		return fp.images
+	}
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Minute}
+	img := testPNG(t, 32, 32, 10)
+	full := fmt.Sprintf("POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len(img), img)
+	for _, c := range []struct {
+		name    string
+		send    string // sent at once
+		trickle bool   // then one byte every 10 ms until the server gives up
+		codes   []int  // the replies read before the connection closes
+	}{
+		{"header trickle", "POST /v1/predict HTTP/1.1\r\nHost: x\r\nX-Slow: ", true, nil},
+		{"header stalls", "POST /v1/predict HTTP/1.1\r\nHost: x\r\n", false, nil},
+		{"body trickle", "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", true, []int{400}},
+		{"body stalls", "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nshort", false, []int{400}},
+		{"idle keep-alive", full, false, []int{200}},
+		{"reply not read", strings.Replace(full, "/v1/predict", "/v1/predict?heatmap=1&map=1", 1), false, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			scored0 := scored()
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(time.Minute)) // a hang fails the test, not a slow machine
+			if _, err := io.WriteString(conn, c.send); err != nil {
+				t.Fatal(err)
+			}
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			defer func() { close(stop); wg.Wait() }()
+			if c.trickle {
+				wg.Go(func() {
+					for {
+						select {
+						case <-stop:
+							return
+						case <-time.After(10 * time.Millisecond):
+						}
+						if _, err := conn.Write([]byte("a")); err != nil {
+							return
+						}
+					}
+				})
+			}
+			if c.name == "reply not read" {
+				// The reply waits in the connection; the slot is free once
+				// the image is scored and the handler has returned.
+				for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+					if len(srv.slots) == 0 && scored() > scored0 {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatal("the request was never scored")
+					}
+				}
+			} else {
+				br := bufio.NewReader(conn)
+				var codes []int
+				reset := false
+				for {
+					resp, err := http.ReadResponse(br, nil)
+					if err != nil {
+						// Closing with the trickled bytes unread, the server's
+						// kernel may reset the connection and drop the reply.
+						reset = errors.Is(err, syscall.ECONNRESET)
+						if !reset && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+							t.Fatalf("after %v: %v; want the server to close the connection", codes, err)
+						}
+						break
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					codes = append(codes, resp.StatusCode)
+				}
+				if !slices.Equal(codes, c.codes) && !(reset && len(codes) == 0) {
+					t.Errorf("replies %v, want %v and the connection closed", codes, c.codes)
+				}
+			}
+			// A new connection: a pooled one may be closed for idleness.
+			resp, err := fresh.Post(base+"/v1/predict", "image/png", bytes.NewReader(img))
+			if err != nil {
+				t.Fatalf("the next request: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Errorf("the next request: %d", resp.StatusCode)
+			}
+		})
+	}
+}
+
+// TestServeThinStrip checks that an image whose resize would exceed the
+// pixel limit (a thin strip whose shorter side grows to Resize) is refused
+// before it is resized.
+func TestServeThinStrip(t *testing.T) {
+	m := fakeModel()
+	m.Options.Resize, m.Options.Crop = 32, 32
+	cfg := testServeConfig()
+	cfg.MaxPixels = 1 << 20
+	_, base, _, stop := startTestServer(t, cfg, m, (&fakePredict{}).predict)
+	defer stop()
+	code, _, got := do(t, "POST", base+"/v1/predict", testPNG(t, 40000, 2, 0)) // → 640000×32 after the resize
+	if code != 400 || !strings.Contains(fmt.Sprint(got["error"]), "request body") {
+		t.Errorf("thin strip: %d %v, want 400 naming the request body", code, got)
+	}
+	if code, _, _ := do(t, "POST", base+"/v1/predict", testPNG(t, 32, 32, 0)); code != 200 {
+		t.Errorf("a normal image after the strip: %d, want 200", code)
 	}
 }

@@ -60,7 +60,7 @@ type TrainConfig struct {
 	BatchImages int `json:"batch_images,omitempty"`
 	// ImagePatches is the number of consecutive feature rows that belong
 	// to one image (the grid's H·W); the pipeline sets it. Only BatchImages
-	// uses it.
+	// uses it, and Train refuses BatchImages without it.
 	ImagePatches int `json:"image_patches,omitempty"`
 
 	// Optimizer is OptAdamP (default), OptAdam, OptAdamW or OptSGD.
@@ -172,8 +172,8 @@ func (c TrainConfig) Validate() error {
 	if c.BatchImages < 0 {
 		bad("BatchImages = %d: need ≥ 0 (0 = draw from all patches)", c.BatchImages)
 	}
-	if c.BatchImages > 0 && c.ImagePatches < 1 {
-		bad("BatchImages = %d needs ImagePatches, the rows per image (have %d)", c.BatchImages, c.ImagePatches)
+	if c.ImagePatches < 0 {
+		bad("ImagePatches = %d: need ≥ 0", c.ImagePatches)
 	}
 	switch c.Optimizer {
 	case OptAdamP, OptAdam, OptAdamW, OptSGD:

@@ -149,13 +149,19 @@ func (t *Trainer) Steps() int { return t.steps }
 //  5. the optimiser step (then the gradients are dropped);
 //  6. the EMA update θ̄ ← γ·θ̄ + (1 − γ)·θ.
 //
-// If the loss is not finite nothing is updated; if the updated weights are
-// not finite the head is left as it is (unusable). Both return an error
-// wrapping ErrDiverged.
+// If x holds a NaN or ±Inf, or the loss is not finite, nothing is updated;
+// if the updated weights are not finite the head is left as it is
+// (unusable). All three return an error wrapping ErrDiverged that names the
+// likely cause: non-finite input features, features too large, collapsed
+// embeddings or too high a learning rate.
 func (t *Trainer) Step(x *tensor.Tensor) (StepStats, error) {
 	in := t.head.InDim()
 	if x.Dims() != 2 || x.Dim(1) != in || x.Dim(0) < 2 {
 		return StepStats{}, fmt.Errorf("head: Step: batch of shape %v: need [N %d] with N ≥ 2", x.Shape(), in)
+	}
+	x = x.Contiguous()
+	if i := firstNonFinite(x.Data()); i >= 0 {
+		return StepStats{}, &featureError{row: i / in, col: i % in, v: x.Data()[i]}
 	}
 	xv := autograd.NewConst(x)
 	var zbar *tensor.Tensor // [N D_g]
@@ -166,7 +172,7 @@ func (t *Trainer) Step(x *tensor.Tensor) (StepStats, error) {
 	st := StepStats{Loss: l.Item(), Labels: ls}
 	if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
 		t.tape.Reset()
-		return st, fmt.Errorf("head: loss is %v: %w: %s", st.Loss, ErrDiverged, diagnose(ls, t.opt.LR()))
+		return st, fmt.Errorf("head: loss is %v: %w: %s", st.Loss, ErrDiverged, t.diagnoseLoss(ls, x))
 	}
 	t.tape.Backward(l)
 	// The loss sees z only through the differences z_i − z_j, so
@@ -185,20 +191,46 @@ func (t *Trainer) Step(x *tensor.Tensor) (StepStats, error) {
 	t.steps++
 	for _, p := range t.head.Params() {
 		if i := firstNonFinite(p.Value.Data()); i >= 0 {
-			return st, fmt.Errorf("head: %s[%d] = %v after the update: %w: %s",
-				p.Name, i, p.Value.Data()[i], ErrDiverged, diagnose(ls, t.opt.LR()))
+			return st, fmt.Errorf("head: %s[%d] = %v after the update: %w: "+
+				"the learning rate %.3g is likely too high: lower it (batch median ‖z̄ᵢ−z̄ⱼ‖² = %.3g, mean w_pair = %.3g)",
+				p.Name, i, p.Value.Data()[i], ErrDiverged, t.opt.LR(), ls.MedianSqDist, ls.MeanPair)
 		}
 	}
 	t.ema.Update()
 	return st, nil
 }
 
-// diagnose names the likely cause of a divergence.
-func diagnose(ls loss.Stats, lr float64) string {
-	return fmt.Sprintf("the learning rate %.3g may be too high, or the embeddings collapsed "+
-		"(batch median ‖z̄ᵢ−z̄ⱼ‖² = %.3g, mean w_pair = %.3g: try NormalizeZbar or AdaptiveSigma), "+
-		"or the features hold NaN/Inf", lr, ls.MedianSqDist, ls.MeanPair)
+// diagnoseLoss names the likely cause of a non-finite loss on the finite
+// batch x.
+func (t *Trainer) diagnoseLoss(ls loss.Stats, x *tensor.Tensor) string {
+	labels := fmt.Sprintf("batch median ‖z̄ᵢ−z̄ⱼ‖² = %.3g, mean w_pair = %.3g", ls.MedianSqDist, ls.MeanPair)
+	if t.steps == 0 {
+		var big float32
+		for _, v := range x.Data() {
+			big = max(big, v, -v)
+		}
+		return fmt.Sprintf("on the first step, before any update, so not the learning rate: "+
+			"the features are likely too large (largest |x| = %.3g; %s)", big, labels)
+	}
+	if ls.MedianSqDist == 0 || ls.MeanPair > 0.999 {
+		return fmt.Sprintf("the EMA embeddings collapsed (%s): try NormalizeZbar or AdaptiveSigma, or a lower learning rate than %.3g",
+			labels, t.opt.LR())
+	}
+	return fmt.Sprintf("the learning rate %.3g is likely too high: lower it (%s)", t.opt.LR(), labels)
 }
+
+// featureError reports a NaN or ±Inf in the batch of a training step.
+type featureError struct {
+	row, col int // in the batch
+	v        float32
+}
+
+func (e *featureError) Error() string {
+	return fmt.Sprintf("head: batch row %d, feature %d is %v: %v: the input features are not finite "+
+		"(check the images, the backbone weights and any feature cache)", e.row, e.col, e.v, ErrDiverged)
+}
+
+func (e *featureError) Unwrap() error { return ErrDiverged }
 
 // EndEpoch advances the learning-rate schedule by one epoch.
 func (t *Trainer) EndEpoch() {
@@ -337,6 +369,9 @@ func Train(ctx context.Context, src FeatureSource, cfg TrainConfig, progress fun
 	if n < 2 || d < 1 {
 		return nil, hist, fmt.Errorf("head: Train: %d features of width %d: need at least 2 rows", n, d)
 	}
+	if cfg.BatchImages > 0 && cfg.ImagePatches < 1 {
+		return nil, hist, fmt.Errorf("head: Train: BatchImages = %d needs ImagePatches, the rows per image", cfg.BatchImages)
+	}
 	var h *Head
 	if cfg.Init != nil {
 		if cfg.Init.InDim() != d {
@@ -375,6 +410,13 @@ func Train(ctx context.Context, src FeatureSource, cfg TrainConfig, progress fun
 			overall := tr.Steps() + 1
 			st, err := tr.Step(tensor.FromSlice(x, len(idx), d))
 			if err != nil {
+				if fe, ok := errors.AsType[*featureError](err); ok {
+					where := fmt.Sprintf("row %d of the features", idx[fe.row])
+					if cfg.ImagePatches > 0 {
+						where += fmt.Sprintf(", image %d", idx[fe.row]/cfg.ImagePatches)
+					}
+					err = fmt.Errorf("%w (%s)", err, where)
+				}
 				return nil, hist, fmt.Errorf("head: Train: epoch %d/%d, step %d/%d (step %d overall): %w", e+1, cfg.Epochs, k+1, smp.steps, overall, err)
 			}
 			es.Loss += st.Loss

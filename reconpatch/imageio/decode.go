@@ -41,8 +41,12 @@ var (
 	ErrUnsupported = errors.New("unsupported")
 	// ErrZeroSize: the header declares a width or height of 0.
 	ErrZeroSize = errors.New("zero size")
-	// ErrTooLarge: the header declares more pixels than the limit.
+	// ErrTooLarge: the header declares more pixels than the limit, or
+	// preprocessing would make more (Preprocess.CheckSize).
 	ErrTooLarge = errors.New("too large")
+	// ErrMaskSize: a ground-truth mask's size differs from its image's
+	// (LoadMaskFor).
+	ErrMaskSize = errors.New("mask size differs from its image")
 )
 
 // Error is a failed decode: the file, its format and what went wrong.
@@ -108,6 +112,43 @@ func DecodeFile(path string, maxPixels int) (RGB, error) {
 	return Decode(f, path, maxPixels)
 }
 
+// DecodeConfigFile reads the width and height of the image file at path
+// from its header, without decoding its pixels. Errors are as Decode's.
+func DecodeConfigFile(path string) (w, h int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	head, _ := br.Peek(32)
+	ft, err := sniffOrFail(head, path)
+	if err != nil {
+		return 0, 0, err
+	}
+	cfg, err := ft.config(br)
+	if err != nil {
+		return 0, 0, &Error{Name: path, Format: ft.name, Err: classify(err)}
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return 0, 0, &Error{Name: path, Format: ft.name, Err: fmt.Errorf("%w: %d×%d", ErrZeroSize, cfg.Width, cfg.Height)}
+	}
+	return cfg.Width, cfg.Height, nil
+}
+
+// sniffOrFail is the format of a file starting with head, or an *Error
+// wrapping ErrNotImage naming it.
+func sniffOrFail(head []byte, name string) (*format, error) {
+	if len(head) == 0 {
+		return nil, &Error{Name: name, Err: fmt.Errorf("%w: empty file", ErrNotImage)}
+	}
+	f := sniff(head)
+	if f == nil {
+		return nil, &Error{Name: name, Err: fmt.Errorf("%w: unknown format (starts % x)", ErrNotImage, head[:min(len(head), 8)])}
+	}
+	return f, nil
+}
+
 // Decode reads one image from r and converts it to RGB as PIL's
 // convert("RGB") does (see the package documentation). name is used in
 // errors only. maxPixels bounds width × height; 0 or less means
@@ -119,12 +160,9 @@ func Decode(r io.Reader, name string, maxPixels int) (RGB, error) {
 	}
 	br := bufio.NewReader(r)
 	head, _ := br.Peek(32)
-	if len(head) == 0 {
-		return RGB{}, &Error{Name: name, Err: fmt.Errorf("%w: empty file", ErrNotImage)}
-	}
-	f := sniff(head)
-	if f == nil {
-		return RGB{}, &Error{Name: name, Err: fmt.Errorf("%w: unknown format (starts % x)", ErrNotImage, head[:min(len(head), 8)])}
+	f, err := sniffOrFail(head, name)
+	if err != nil {
+		return RGB{}, err
 	}
 	fail := func(err error) (RGB, error) { return RGB{}, &Error{Name: name, Format: f.name, Err: err} }
 

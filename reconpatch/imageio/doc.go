@@ -38,11 +38,15 @@
 //     against PIL (see the tests).
 //
 // Errors are *Error values naming the file and the format; they wrap one of
-// ErrNotImage, ErrTruncated, ErrCorrupt, ErrUnsupported, ErrZeroSize and
-// ErrTooLarge for errors.Is. Before any pixel data is decoded the header is
-// read (image.DecodeConfig) and images of more than DefaultMaxPixels pixels
-// (or the caller's limit) are refused, so a file declaring 20000×20000
-// cannot exhaust memory.
+// ErrNotImage, ErrTruncated, ErrCorrupt, ErrUnsupported, ErrZeroSize,
+// ErrTooLarge and ErrMaskSize for errors.Is. Before any pixel data is
+// decoded the header is read (image.DecodeConfig) and images of more than
+// DefaultMaxPixels pixels (100 megapixels, or the caller's limit) are
+// refused, so a file declaring 20000×20000 cannot exhaust memory. Load and
+// LoadMask also refuse an image that preprocessing would blow up beyond the
+// limit (a thin strip whose shorter side Resize scales up; see
+// Preprocess.CheckSize). A 1×1 image is valid: it is resized like any
+// other.
 //
 // Not reproduced: GIF's transparent palette entry (Go's decoder blanks it to
 // black, PIL keeps its colour); a GIF whose first frame is smaller than the
@@ -80,5 +84,7 @@
 // positive when any of its channels is at least the threshold (128 by default:
 // the magnetic-tile masks are antialiased, with every grey level in 0..255),
 // and resizes it with nearest neighbour and the same torchvision size rule and
-// crop as the image.
+// crop as the image. LoadMaskFor also checks that the mask has its image's
+// size (from the image's header) and refuses it, wrapping ErrMaskSize,
+// otherwise: a mask of another size would not line up with the image.
 package imageio

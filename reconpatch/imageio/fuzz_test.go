@@ -51,10 +51,15 @@ func FuzzDecode(f *testing.F) {
 		if img.W <= 0 || img.H <= 0 || img.W*img.H > limit || len(img.Pix) != img.W*img.H*3 {
 			t.Fatalf("decoded %d×%d with %d bytes", img.W, img.H, len(img.Pix))
 		}
-		if max(img.W, img.H) > 64*min(img.W, img.H) {
-			return // Resize(9) of a 1×65536 strip is 9×589824: valid, just slow
+		// Resize(9) of a 1×65536 strip would be 9×589824: CheckSize
+		// refuses it, as Load does.
+		p := Preprocess{Resize: 9, Crop: 7, MaxPixels: limit}
+		if err := p.CheckSize("fuzz", img.W, img.H); err != nil {
+			if !errors.Is(err, ErrTooLarge) || max(img.W, img.H) <= 64*min(img.W, img.H) {
+				t.Fatalf("CheckSize(%d×%d): %v", img.W, img.H, err)
+			}
+			return
 		}
-		p := Preprocess{Resize: 9, Crop: 7}
 		out := p.Apply(img)
 		if out.W != 7 || out.H != 7 || len(out.Pix) != 7*7*3 {
 			t.Fatalf("preprocessed to %d×%d", out.W, out.H)

@@ -1,5 +1,7 @@
 package imageio
 
+import "fmt"
+
 // Preprocess is the geometry applied to every input image (spec section 2):
 // torchvision's Resize(Resize) then CenterCrop(Crop). The project default
 // is {Resize: 256, Crop: 224}; the 320 setting is {366, 320} and the 480
@@ -57,11 +59,47 @@ func (p Preprocess) ApplyMask(m Mask) Mask {
 	return m
 }
 
+// CheckSize returns an *Error naming name and wrapping ErrTooLarge if
+// applying p to a w×h image would make an image of more than p.MaxPixels
+// (default DefaultMaxPixels) pixels on the way: Resize scales the shorter
+// side, so a long thin strip (say 10×100000) would grow to 256×2560000
+// before the crop. Load and LoadMask check it; a caller of Decode and Apply
+// should too. A w or h below 1 wraps ErrZeroSize.
+func (p Preprocess) CheckSize(name string, w, h int) error {
+	if w < 1 || h < 1 {
+		return &Error{Name: name, Err: fmt.Errorf("%w: %d×%d", ErrZeroSize, w, h)}
+	}
+	limit := int64(p.MaxPixels)
+	if limit <= 0 {
+		limit = DefaultMaxPixels
+	}
+	rw, rh := w, h
+	switch {
+	case p.Resize > 0 && p.Stretch:
+		rw, rh = p.Resize, p.Resize
+	case p.Resize > 0:
+		rw, rh = ResizedSize(w, h, p.Resize)
+	}
+	cw, ch := rw, rh
+	if p.Crop > 0 {
+		cw, ch = p.Crop, p.Crop
+	}
+	if n := max(int64(rw)*int64(rh), int64(cw)*int64(ch)); n > limit {
+		return &Error{Name: name, Err: fmt.Errorf("%w: preprocessing (resize %d, crop %d) turns the %d×%d image into %d×%d, then %d×%d: over the limit of %d pixels",
+			ErrTooLarge, p.Resize, p.Crop, w, h, rw, rh, cw, ch, limit)}
+	}
+	return nil
+}
+
 // Load decodes the image file at path (see Decode), converts it to RGB as
-// PIL does and applies p.
+// PIL does and applies p. It refuses images that p would make too large
+// (see CheckSize).
 func Load(path string, p Preprocess) (RGB, error) {
 	img, err := DecodeFile(path, p.MaxPixels)
 	if err != nil {
+		return RGB{}, err
+	}
+	if err := p.CheckSize(path, img.W, img.H); err != nil {
 		return RGB{}, err
 	}
 	return p.Apply(img), nil
@@ -78,6 +116,32 @@ func Load(path string, p Preprocess) (RGB, error) {
 func LoadMask(path string, p Preprocess) (Mask, error) {
 	img, err := DecodeFile(path, p.MaxPixels)
 	if err != nil {
+		return Mask{}, err
+	}
+	if err := p.CheckSize(path, img.W, img.H); err != nil {
+		return Mask{}, err
+	}
+	return p.ApplyMask(Binarize(img, p.MaskThreshold)), nil
+}
+
+// LoadMaskFor is LoadMask for the mask of the image file imagePath. A mask
+// whose size differs from the image's (read from the image's header only)
+// is refused with an *Error naming the mask and wrapping ErrMaskSize: it
+// would be resized by its own aspect ratio and no longer line up with the
+// image pixel for pixel.
+func LoadMaskFor(maskPath, imagePath string, p Preprocess) (Mask, error) {
+	w, h, err := DecodeConfigFile(imagePath)
+	if err != nil {
+		return Mask{}, err
+	}
+	img, err := DecodeFile(maskPath, p.MaxPixels)
+	if err != nil {
+		return Mask{}, err
+	}
+	if img.W != w || img.H != h {
+		return Mask{}, &Error{Name: maskPath, Err: fmt.Errorf("%w: the mask is %d×%d, its image %s %d×%d", ErrMaskSize, img.W, img.H, imagePath, w, h)}
+	}
+	if err := p.CheckSize(maskPath, img.W, img.H); err != nil {
 		return Mask{}, err
 	}
 	return p.ApplyMask(Binarize(img, p.MaskThreshold)), nil
