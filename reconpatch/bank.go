@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/reconpatch/rp/reconpatch/head"
 	"github.com/reconpatch/rp/weights"
 )
 
@@ -156,13 +157,34 @@ func BuildMemoryBank(emb []float32, n, d int, cc CoresetConfig, prec Precision) 
 	if n == 0 {
 		return nil, nil, errors.New("reconpatch: BuildMemoryBank: no embeddings")
 	}
-	idx, err := SelectCoreset(emb, n, d, cc)
+	if n < 0 || d < 0 || len(emb) < n*d {
+		panic(fmt.Sprintf("reconpatch: BuildMemoryBank: %d values for %d×%d", len(emb), n, d))
+	}
+	if d == 0 {
+		return nil, nil, fmt.Errorf("reconpatch: BuildMemoryBank: empty rows %d×%d", n, d)
+	}
+	src, err := head.Float32FeaturesOf(emb[:n*d], d)
 	if err != nil {
 		return nil, nil, err
 	}
+	return BuildMemoryBankFrom(src, cc, prec)
+}
+
+// BuildMemoryBankFrom is BuildMemoryBank on the rows of src (such as a
+// head.DiskFeatures): SelectCoresetFrom streams them, then the selected rows
+// are read back. The result is BuildMemoryBank's on the same rows.
+func BuildMemoryBankFrom(src head.FeatureSource, cc CoresetConfig, prec Precision) (*MemoryBank, []int, error) {
+	if src.Len() == 0 {
+		return nil, nil, errors.New("reconpatch: BuildMemoryBank: no embeddings")
+	}
+	idx, err := SelectCoresetFrom(src, cc)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := src.Dim()
 	rows := make([]float32, len(idx)*d)
-	for r, i := range idx {
-		copy(rows[r*d:][:d], emb[i*d:][:d])
+	if err := src.Rows(idx, rows); err != nil {
+		return nil, nil, fmt.Errorf("reconpatch: reading the memory bank's rows: %w", err)
 	}
 	bank, err := NewMemoryBank(rows, len(idx), d, prec)
 	if err != nil {

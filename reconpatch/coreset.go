@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/reconpatch/rp/reconpatch/head"
 	"github.com/reconpatch/rp/simd"
 )
 
@@ -173,6 +174,15 @@ func SelectCoreset(x []float32, n, d int, cfg CoresetConfig) ([]int, error) {
 	return selectCoreset(x, n, d, cfg, true)
 }
 
+// SelectCoresetFrom is SelectCoreset on the rows of src, which it reads in
+// order, in chunks of a few MiB: only the projected rows, n×d' float32
+// (512 bytes a row with d' = 128), are held in memory (n×d without a
+// projection), so the rows themselves may stay on disk (head.DiskFeatures).
+// The result is that of SelectCoreset on the same rows, bit for bit.
+func SelectCoresetFrom(src head.FeatureSource, cfg CoresetConfig) ([]int, error) {
+	return selectCoresetFrom(src, cfg, true)
+}
+
 func selectCoreset(x []float32, n, d int, cfg CoresetConfig, prune bool) ([]int, error) {
 	if n < 0 || d < 0 {
 		panic(fmt.Sprintf("reconpatch: SelectCoreset: negative shape %d×%d", n, d))
@@ -183,13 +193,24 @@ func selectCoreset(x []float32, n, d int, cfg CoresetConfig, prune bool) ([]int,
 	if n == 0 || d == 0 {
 		return nil, fmt.Errorf("reconpatch: SelectCoreset: empty set %d×%d", n, d)
 	}
+	src, err := head.Float32FeaturesOf(x[:n*d], d)
+	if err != nil {
+		return nil, err
+	}
+	return selectCoresetFrom(src, cfg, prune)
+}
+
+func selectCoresetFrom(src head.FeatureSource, cfg CoresetConfig, prune bool) ([]int, error) {
+	n, d := src.Len(), src.Dim()
+	if n == 0 || d == 0 {
+		return nil, fmt.Errorf("reconpatch: SelectCoreset: empty set %d×%d", n, d)
+	}
 	if cfg.Size <= 0 && !(cfg.Ratio > 0 && cfg.Ratio <= 1) {
 		return nil, fmt.Errorf("reconpatch: SelectCoreset: ratio %v is not in (0, 1]", cfg.Ratio)
 	}
 	if cfg.Method != CoresetApproximate && cfg.Method != CoresetGreedy {
 		return nil, fmt.Errorf("reconpatch: SelectCoreset: unknown method %v", cfg.Method)
 	}
-	x = x[:n*d]
 	total := cfg.CoresetSize(n)
 	if cfg.Size <= 0 && cfg.Ratio == 1 {
 		idx := make([]int, n)
@@ -201,19 +222,35 @@ func selectCoreset(x []float32, n, d int, cfg CoresetConfig, prune bool) ([]int,
 
 	rng := newCoresetRNG(cfg.Seed)
 	p := cfg.projectionDim(d)
-	red := x
+	var w []float32 // p×d, or nil for no projection
 	if p > 0 {
-		w := cfg.Projection
+		w = cfg.Projection
 		if w == nil {
 			w = randomProjection(rng, p, d)
 		} else if len(w) != p*d {
 			return nil, fmt.Errorf("reconpatch: SelectCoreset: projection has %d values, want %d×%d", len(w), p, d)
 		}
-		red = make([]float32, n*p)
-		simd.Sgemm(false, true, n, p, d, 1, x, d, w, d, 0, red, p)
 	} else {
 		p = d
-		red = append([]float32(nil), x...)
+	}
+	// The projected rows n×p, chunk by chunk: each row's projection does
+	// not depend on the chunk it is computed in.
+	red := make([]float32, n*p)
+	err := forRowChunks(src, func(lo, hi int, x []float32) error {
+		if cfg.Context != nil {
+			if err := cfg.Context.Err(); err != nil {
+				return err
+			}
+		}
+		if w == nil {
+			copy(red[lo*p:hi*p], x)
+		} else {
+			simd.Sgemm(false, true, hi-lo, p, d, 1, x, d, w, d, 0, red[lo*p:hi*p], p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	// A NaN or Inf in x reaches the projected rows (times a non-zero
 	// weight); checking those is p/d of the work.
@@ -260,6 +297,48 @@ func selectCoreset(x []float32, n, d int, cfg CoresetConfig, prune bool) ([]int,
 		}
 	}
 	return sel, nil
+}
+
+// streamBytes is the size of the chunks in which cached rows are streamed
+// (the coreset's projection, the embedding of ReConPatch's features): the
+// memory that takes does not grow with the number of rows. A variable so
+// that tests can make chunks small.
+var streamBytes = 16 << 20
+
+// forRowChunks calls fn on the rows of src in order, in chunks of at most
+// streamBytes of float32: x holds rows [lo, hi), (hi−lo)×src.Dim() values,
+// and is valid only during the call. Rows held in memory as float32 are
+// passed without a copy; others are read into one reused buffer. The first
+// error (of reading or of fn) stops the scan and is returned.
+func forRowChunks(src head.FeatureSource, fn func(lo, hi int, x []float32) error) error {
+	n, d := src.Len(), src.Dim()
+	chunk := max(1, streamBytes/(4*d))
+	if f, ok := src.(*head.Float32Features); ok {
+		data := f.Data()
+		for lo := 0; lo < n; lo += chunk {
+			hi := min(lo+chunk, n)
+			if err := fn(lo, hi, data[lo*d:hi*d]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	buf := make([]float32, min(chunk, n)*d)
+	idx := make([]int, min(chunk, n))
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		ids, x := idx[:hi-lo], buf[:(hi-lo)*d]
+		for i := range ids {
+			ids[i] = lo + i
+		}
+		if err := src.Rows(ids, x); err != nil {
+			return fmt.Errorf("reconpatch: reading rows %d…%d: %w", lo, hi-1, err)
+		}
+		if err := fn(lo, hi, x); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // firstNonFinite returns the index of the first NaN or ±Inf in x, or −1.

@@ -18,6 +18,11 @@
 //     training patches n×D' by PatchCore's approximate greedy coreset (or
 //     the exact greedy one), and NewMemoryBank stores them, optionally as
 //     float16.
+//   - Fit caches the training patch features (and ReConPatch's
+//     embeddings) in memory or, beyond Options.MemLimit, in temporary files
+//     (head.DiskFeatures); SelectCoresetFrom and BuildMemoryBankFrom read
+//     such caches in chunks, keeping only the n×128 projected rows in
+//     memory, and give what SelectCoreset and BuildMemoryBank give.
 //   - Scorer (section 9) finds each test patch's nearest bank row (exact,
 //     on simd.NearestRows): patch scores N×P, image scores N (the maximum,
 //     or PatchCore's re-weighted maximum).

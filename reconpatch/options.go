@@ -45,6 +45,69 @@ type Options struct {
 	// Seed seeds every random choice: hold-out split, head initialisation
 	// and batches, coreset projection and starts.
 	Seed uint64 `json:"seed"`
+
+	// FeatureHalf caches the training patch features (and ReConPatch's
+	// embeddings of them) as float16, halving their memory or disk: an
+	// approximation (every value rounded to 11 significant bits, as
+	// BankHalf rounds the bank), so the model differs slightly from one
+	// trained on float32 features. Recorded in the model.
+	FeatureHalf bool `json:"feature_half,omitempty"`
+	// MemLimit, FeatureCache and CacheDir say where Fit keeps the training
+	// features: they change how much memory training takes, never the
+	// model, and are not recorded in it.
+	//
+	// MemLimit is the memory budget of training in bytes (0:
+	// DefaultMemLimit): the features and embeddings are cached in memory
+	// while they fit in it beside what the process already holds, on
+	// disk otherwise (with FeatureCache CacheAuto).
+	MemLimit int64 `json:"-"`
+	// FeatureCache is where the features and embeddings are cached: auto
+	// (the default, ""), memory or disk.
+	FeatureCache FeatureCache `json:"-"`
+	// CacheDir is the folder of the disk cache's temporary files ("":
+	// os.TempDir()).
+	CacheDir string `json:"-"`
+}
+
+// DefaultMemLimit is the memory budget of training when Options.MemLimit
+// is 0: 4 GiB.
+const DefaultMemLimit = 4 << 30
+
+// FeatureCache is where Fit keeps the patch features of the training images
+// (and ReConPatch's embeddings of them) between extraction, head training
+// and the coreset.
+type FeatureCache string
+
+// The feature caches.
+const (
+	// CacheAuto keeps the caches in memory while they fit in
+	// Options.MemLimit, on disk otherwise.
+	CacheAuto FeatureCache = "auto"
+	// CacheMemory keeps them in memory whatever their size.
+	CacheMemory FeatureCache = "memory"
+	// CacheDisk writes them to temporary files in Options.CacheDir and
+	// streams them from there: training then holds O(1) features per
+	// image in memory, and the coreset's projected rows (n×128 float32).
+	CacheDisk FeatureCache = "disk"
+)
+
+// ParseFeatureCache parses auto, memory or disk ("" is auto).
+func ParseFeatureCache(s string) (FeatureCache, error) {
+	switch c := FeatureCache(strings.ToLower(strings.TrimSpace(s))); c {
+	case "", CacheAuto:
+		return CacheAuto, nil
+	case CacheMemory, CacheDisk:
+		return c, nil
+	}
+	return "", fmt.Errorf("reconpatch: unknown feature cache %q (want auto, memory or disk)", s)
+}
+
+// memLimit is the memory budget in bytes.
+func (o Options) memLimit() int64 {
+	if o.MemLimit > 0 {
+		return o.MemLimit
+	}
+	return DefaultMemLimit
 }
 
 // DefaultOptions returns the project defaults for method m.
@@ -89,6 +152,12 @@ func (o Options) Validate() error {
 	}
 	if o.MapSigma < 0 {
 		return fmt.Errorf("reconpatch: map sigma %v < 0", o.MapSigma)
+	}
+	if o.MemLimit < 0 {
+		return fmt.Errorf("reconpatch: memory limit %d < 0", o.MemLimit)
+	}
+	if _, err := ParseFeatureCache(string(o.FeatureCache)); err != nil {
+		return err
 	}
 	if o.Method == MethodReConPatch {
 		return o.Head.Validate()

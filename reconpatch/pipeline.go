@@ -3,9 +3,13 @@ package reconpatch
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"runtime"
 	"time"
 
 	"github.com/reconpatch/rp/reconpatch/dataset"
+	"github.com/reconpatch/rp/reconpatch/head"
 	"github.com/reconpatch/rp/reconpatch/imageio"
 	"github.com/reconpatch/rp/tensor"
 )
@@ -23,6 +27,13 @@ type Prediction struct {
 // a coreset of the embeddings as the memory bank, and scores the held-out
 // images. The backbone stays loaded in the returned model. Cancelling ctx
 // stops the work with ctx's error; nothing is written.
+//
+// The patch features of the training images (and ReConPatch's embeddings
+// of them) are cached in memory or in temporary files in o.CacheDir, as
+// o.FeatureCache and o.MemLimit decide (see planCaches); the files are
+// removed when Fit returns, whether it succeeds or not. Every later stage
+// streams the caches, so the model does not depend on where they are:
+// float32 caches on disk give the model that memory gives, bit for bit.
 func Fit(ctx context.Context, ds *dataset.Dataset, o Options, rep Reporter) (*Model, error) {
 	rep = reporterOrNop(rep)
 	if err := o.Validate(); err != nil {
@@ -42,33 +53,64 @@ func Fit(ctx context.Context, ds *dataset.Dataset, o Options, rep Reporter) (*Mo
 	}
 
 	start := time.Now()
-	feats, n, err := m.extract(ctx, samplePaths(bankSet), rep, "features")
+	var plan cachePlan
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	alloc0 := ms.TotalAlloc
+	feats, err := m.extractInto(ctx, samplePaths(bankSet), rep, "features", func(rows, d int) (featureStore, error) {
+		var inUse int64
+		if o.FeatureCache == CacheAuto || o.FeatureCache == "" {
+			inUse = heapInUse(alloc0)
+		}
+		plan = o.planCaches(rows, d, inUse, rep)
+		return o.newStore(plan.featDisk, rows, d)
+	})
 	if err != nil {
 		return nil, err
 	}
-	rows := n * m.Grid.Len()
-	rep.Logf("features: %d images → %d patches of %d in %v", n, rows, m.FeatureDim, time.Since(start).Round(time.Millisecond))
+	rep.Logf("features: %d images → %d patches of %d in %v", len(bankSet), feats.Len(), m.FeatureDim, time.Since(start).Round(time.Millisecond))
+	if err := m.fitBank(ctx, feats, plan, rep); err != nil {
+		return nil, err
+	}
+	if err := m.fitStats(ctx, samplePaths(held), rep); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
 
-	emb, d := feats.Data(), m.FeatureDim
+// fitBank trains the head on the cached patch features (ReConPatch),
+// caches their embeddings where plan says, and builds the memory bank and
+// the scorer from a coreset of them, streaming the caches. It closes feats
+// (and the embeddings' cache) when it no longer needs them, also on an
+// error. m.FeatureDim must be feats' width.
+func (m *Model) fitBank(ctx context.Context, feats featureStore, plan cachePlan, rep Reporter) error {
+	defer func() { closeStore(feats, rep) }()
+	o := m.Options
+	emb := feats // the rows the bank is selected from
 	if o.Method == MethodReConPatch {
-		start = time.Now()
-		o.Head.ImagePatches = m.Grid.Len() // rows per image, for Head.BatchImages
-		w, b, err := trainHead(ctx, feats.Data(), m.FeatureDim, o, rep)
+		start := time.Now()
+		w, b, err := trainHead(ctx, feats, o, rep)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := m.setHead(w, b); err != nil {
-			return nil, err
+			return err
 		}
-		d = m.EmbedDim()
-		emb = Embed(m.head, feats.Reshape(rows, m.FeatureDim)).Data()
 		rep.Logf("head: trained in %v", time.Since(start).Round(time.Millisecond))
+		if emb, err = o.newStore(plan.embDisk, feats.Len(), m.EmbedDim()); err != nil {
+			return err
+		}
+		defer func() { closeStore(emb, rep) }()
+		if err := embedRows(ctx, m.head, feats, emb, rep); err != nil {
+			return err
+		}
+		closeStore(feats, rep) // the bank keeps what it needs of the embeddings
+		feats = nil
 	}
-	feats = nil // the bank keeps what it needs
 
-	start = time.Now()
+	start := time.Now()
 	cc := o.coreset(nil)
-	size := cc.CoresetSize(rows)
+	size := cc.CoresetSize(emb.Len())
 	rep.Begin("coreset", size, "rows")
 	cc.Progress = func(done, _ int) { rep.Update(done) }
 	cc.Context = ctx
@@ -76,21 +118,154 @@ func Fit(ctx context.Context, ds *dataset.Dataset, o Options, rep Reporter) (*Mo
 	if o.BankHalf {
 		prec = Float16
 	}
-	bank, _, err := BuildMemoryBank(emb, rows, d, cc, prec)
+	bank, _, err := BuildMemoryBankFrom(emb, cc, prec)
 	if err != nil {
 		rep.End("failed")
-		return nil, err
+		return err
 	}
-	rep.End(fmt.Sprintf("%d of %d patches in %v", bank.Len(), rows, time.Since(start).Round(time.Millisecond)))
+	rep.End(fmt.Sprintf("%d of %d patches in %v", bank.Len(), emb.Len(), time.Since(start).Round(time.Millisecond)))
 	m.Bank = bank
-	if m.scorer, err = NewScorer(bank, o.Score); err != nil {
-		return nil, err
-	}
+	m.scorer, err = NewScorer(bank, o.Score)
+	return err
+}
 
-	if err := m.fitStats(ctx, samplePaths(held), rep); err != nil {
+// featureStore is a cache of rows that Fit fills by appending and reads as
+// a head.FeatureSource: head.Float32Features, head.Float16Features or
+// head.DiskFeatures.
+type featureStore interface {
+	head.FeatureSource
+	Append(rows []float32) error
+}
+
+// newStore returns an empty cache for rows rows of d values: a temporary
+// file in o.CacheDir when disk is set, memory reserved for every row
+// otherwise; float16 with o.FeatureHalf.
+func (o Options) newStore(disk bool, rows, d int) (featureStore, error) {
+	if disk {
+		f, err := head.NewDiskFeatures(o.CacheDir, d, o.FeatureHalf)
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
+	if o.FeatureHalf {
+		f, err := head.NewFloat16Features(d)
+		if err != nil {
+			return nil, err
+		}
+		f.Grow(rows)
+		return f, nil
+	}
+	f, err := head.NewFloat32Features(d)
+	if err != nil {
 		return nil, err
 	}
-	return m, nil
+	f.Grow(rows)
+	return f, nil
+}
+
+// closeStore closes a disk cache, removing its file (memory caches need
+// nothing); a failure is only logged, since the model does not depend on it.
+func closeStore(s featureStore, rep Reporter) {
+	if c, ok := s.(io.Closer); ok && c != nil {
+		if err := c.Close(); err != nil {
+			rep.Logf("warning: %v", err)
+		}
+	}
+}
+
+// cachePlan says which of Fit's caches go to disk.
+type cachePlan struct {
+	featDisk bool // the patch features, n×D
+	embDisk  bool // ReConPatch's embeddings f(x), n×D_f
+}
+
+// planCaches decides where Fit caches the features of rows patches of
+// width d and, for ReConPatch, their embeddings. With CacheAuto a cache
+// stays in memory while it fits in the memory limit beside inUse (what the
+// process holds besides: the backbone and a batch's work) and the
+// coreset's working set, which is always in memory: n×d' projected rows
+// and 16 bytes of state per row, 528 bytes a patch. The features are
+// needed while the embeddings are computed, the embeddings until the bank
+// is built, so the features go to disk first. It logs the decision.
+func (o Options) planCaches(rows, d int, inUse int64, rep Reporter) cachePlan {
+	elem := int64(4)
+	if o.FeatureHalf {
+		elem = 2
+	}
+	feat := int64(rows) * int64(d) * elem
+	var emb int64
+	de := d // the width of the rows the coreset selects from
+	if o.Method == MethodReConPatch {
+		de = o.Head.FDim
+		emb = int64(rows) * int64(de) * elem
+	}
+	p := o.coreset(nil).projectionDim(de)
+	if p == 0 {
+		p = de
+	}
+	work := int64(rows) * (int64(p)*4 + 16)
+	avail := o.memLimit() - inUse
+	var plan cachePlan
+	switch o.FeatureCache {
+	case CacheMemory:
+	case CacheDisk:
+		plan = cachePlan{featDisk: true, embDisk: emb > 0}
+	default:
+		plan.featDisk = feat+emb+work > avail
+		plan.embDisk = emb > 0 && emb+work > avail
+	}
+	where := func(disk bool) string {
+		if !disk {
+			return "in memory"
+		}
+		dir := o.CacheDir
+		if dir == "" {
+			dir = os.TempDir()
+		}
+		return "on disk in " + dir
+	}
+	typ := "float32"
+	if o.FeatureHalf {
+		typ = "float16"
+	}
+	rep.Logf("feature cache: %d×%d %s (%s) %s", rows, d, typ, sizeString(feat), where(plan.featDisk))
+	if emb > 0 {
+		rep.Logf("embedding cache: %d×%d %s (%s) %s", rows, de, typ, sizeString(emb), where(plan.embDisk))
+	}
+	if o.FeatureCache == CacheAuto || o.FeatureCache == "" {
+		rep.Logf("memory limit %s: %s in use, %s for the coreset", sizeString(o.memLimit()), sizeString(inUse), sizeString(work))
+		if work > avail {
+			rep.Logf("warning: the coreset's %d×%d projected rows alone (%s) exceed the memory left under the limit", rows, p, sizeString(work))
+		}
+	}
+	return plan
+}
+
+// heapInUse estimates what training holds besides its caches: the live
+// heap after a collection (the backbone, the first batch's features) plus
+// what the first batch allocated since alloc0 (runtime.MemStats.TotalAlloc
+// before it), a bound on a batch's transient memory.
+func heapInUse(alloc0 uint64) int64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	batch := ms.TotalAlloc - alloc0
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc + batch)
+}
+
+// sizeString formats a number of bytes with a binary unit.
+func sizeString(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // fitStats scores the held-out normal images and records their statistics
@@ -187,32 +362,60 @@ func (m *Model) predict(ctx context.Context, n int, load func(lo, hi int) ([]ima
 }
 
 // extract computes the aggregated patch features of images, N×P×D, in
-// batches, and records the grid and sizes in m.
+// batches, in memory, and records the grid and sizes in m.
 func (m *Model) extract(ctx context.Context, paths []string, rep Reporter, stage string) (*tensor.Tensor, int, error) {
-	var all *tensor.Tensor
+	var f *head.Float32Features
+	_, err := m.extractInto(ctx, paths, rep, stage, func(rows, d int) (featureStore, error) {
+		var err error
+		if f, err = head.NewFloat32Features(d); err != nil {
+			return nil, err
+		}
+		f.Grow(rows)
+		return f, nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return tensor.FromSlice(f.Data(), len(paths), m.Grid.Len(), m.FeatureDim), len(paths), nil
+}
+
+// extractInto computes the aggregated patch features of images in batches
+// and appends each batch's rows, images in order, P rows of D each, to the
+// cache that open returns for rows×D values; Extract calls open once, after
+// the first batch has fixed the grid and D (recorded in m). On an error
+// the cache is closed (a file removed).
+func (m *Model) extractInto(ctx context.Context, paths []string, rep Reporter, stage string, open func(rows, d int) (featureStore, error)) (featureStore, error) {
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("reconpatch: no images")
+	}
+	var store featureStore
+	fail := func(msg string, err error) (featureStore, error) {
+		rep.End(msg)
+		closeStore(store, rep)
+		return nil, err
+	}
 	rep.Begin(stage, len(paths), "images")
 	for lo := 0; lo < len(paths); lo += m.Options.Batch {
 		if err := ctx.Err(); err != nil {
-			rep.End("stopped")
-			return nil, 0, err
+			return fail("stopped", err)
 		}
 		hi := min(lo+m.Options.Batch, len(paths))
-		f, err := m.features(paths[lo:hi])
+		f, err := m.features(paths[lo:hi]) // (hi−lo)×P×D
 		if err != nil {
-			rep.End("failed")
-			return nil, 0, err
+			return fail("failed", err)
 		}
-		if all == nil {
-			all = tensor.New(len(paths), f.Dim(1), f.Dim(2))
+		if store == nil {
+			if store, err = open(len(paths)*f.Dim(1), f.Dim(2)); err != nil {
+				return fail("failed", err)
+			}
 		}
-		copy(all.Data()[lo*f.Dim(1)*f.Dim(2):], f.Data())
+		if err := store.Append(f.Contiguous().Data()); err != nil {
+			return fail("failed", fmt.Errorf("reconpatch: caching the features of %s…: %w", paths[lo], err))
+		}
 		rep.Update(hi)
 	}
 	rep.End("")
-	if all == nil {
-		return nil, 0, fmt.Errorf("reconpatch: no images")
-	}
-	return all, len(paths), nil
+	return store, nil
 }
 
 // features runs one batch of image files through the backbone and the patch

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -46,10 +47,15 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	batchImages := fs.Int("batch-images", def.Head.BatchImages, "draw each head batch from the patches of this many random images (0: from all patches)")
 	holdout := fs.Float64("holdout", def.HoldOut, "fraction of train/good held out for score statistics and thresholds")
 	batch := fs.Int("batch", def.Batch, "images per backbone batch")
+	memLimit := byteSize(reconpatch.DefaultMemLimit)
+	fs.Var(&memLimit, "mem-limit", "memory budget of training (e.g. 512MiB, 8GiB): the feature caches go to disk when they would exceed it, and it is the Go runtime's soft memory limit (unless GOMEMLIMIT is set or -feature-cache is memory)")
+	featureCache := fs.String("feature-cache", string(reconpatch.CacheAuto), "where the training patch features (and reconpatch's embeddings) are cached: auto (memory within -mem-limit, else disk), memory or disk; the model is the same")
+	cacheDir := fs.String("cache-dir", os.TempDir(), "folder of the disk cache's temporary files (removed when training ends, also on an error or Ctrl-C)")
+	featureHalf := fs.Bool("feature-half", false, "cache the training features as float16: half the memory or disk, an approximation (the model differs slightly)")
 	seed := fs.Uint64("seed", 0, "random seed")
 	quiet := fs.Bool("q", false, "no progress output")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: rp train -data DIR -o MODEL [flags]\n\nTrains an anomaly detector on the normal images of a data set.\n\nExamples:\n  rp train -data ../shared/datasets/magnetic-tile -o tile.rpm\n  rp train -data DIR -o pc.rpm -method patchcore -coreset 0.1\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: rp train -data DIR -o MODEL [flags]\n\nTrains an anomaly detector on the normal images of a data set.\n\nExamples:\n  rp train -data ../shared/datasets/magnetic-tile -o tile.rpm\n  rp train -data DIR -o pc.rpm -method patchcore -coreset 0.1\n  rp train -data DIR -o big.rpm -mem-limit 2GiB -cache-dir /var/tmp   # features over 2 GiB go to disk\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -78,8 +84,17 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	o.Head.BatchImages = *batchImages
 	o.Head.K, o.Head.Alpha, o.Head.FDim, o.Head.GDim = *knn, *alpha, *fDim, *gDim
 	o.HoldOut, o.Batch, o.Seed = *holdout, *batch, *seed
+	if o.FeatureCache, err = reconpatch.ParseFeatureCache(*featureCache); err != nil {
+		return err
+	}
+	o.MemLimit, o.CacheDir, o.FeatureHalf = int64(memLimit), *cacheDir, *featureHalf
 	if err := o.Validate(); err != nil {
 		return err
+	}
+	if o.FeatureCache != reconpatch.CacheMemory && os.Getenv("GOMEMLIMIT") == "" {
+		// The garbage collector runs before the heap passes the budget
+		// (with its default GOGC=100 the heap grows to twice what is live).
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(o.MemLimit))
 	}
 	members := memberOptions(o, *backbone, *weightsPath, fs)
 	ds, err := dataset.Open(*data)

@@ -2,6 +2,7 @@ package head
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/reconpatch/rp/tensor"
@@ -12,7 +13,8 @@ import (
 // its mini-batches from: Len rows of Dim values each, the patch features of
 // every training image (section 7: the backbone is frozen, so they are
 // extracted once). Implementations may keep them in memory, as float32
-// (Float32Features) or float16 (Float16Features), or read them from disk.
+// (Float32Features) or float16 (Float16Features), or read them from a file
+// (DiskFeatures).
 //
 // Train calls the methods from one goroutine.
 type FeatureSource interface {
@@ -82,6 +84,13 @@ func (f *Float32Features) Append(rows []float32) error {
 	return nil
 }
 
+// Grow makes room for rows more rows without another allocation, so that
+// appending a known number of rows does not copy the store (nor need twice
+// its memory while it grows).
+func (f *Float32Features) Grow(rows int) {
+	f.data = slices.Grow(f.data, rows*f.d)
+}
+
 // Len is the number of rows.
 func (f *Float32Features) Len() int { return len(f.data) / f.d }
 
@@ -138,16 +147,32 @@ func (f *Float16Features) Append(rows []float32) error {
 	}
 	n0 := len(f.bits)
 	f.bits = append(f.bits, make([]uint16, len(rows))...)
-	dst := f.bits[n0:]
-	for i, v := range rows {
+	if i := toHalf(f.bits[n0:], rows); i >= 0 {
+		f.bits = f.bits[:n0]
+		return fmt.Errorf("head: Float16Features.Append: value %v (row %d of the batch) is not a finite half", rows[i], i/f.d)
+	}
+	return nil
+}
+
+// toHalf converts src to binary16 bits in dst (rounding to nearest even)
+// and returns the index of the first value that is NaN or overflows the
+// half range, or −1.
+func toHalf(dst []uint16, src []float32) int {
+	for i, v := range src {
 		h := weights.Float32ToHalf(v)
 		if h&0x7c00 == 0x7c00 { // Inf or NaN
-			f.bits = f.bits[:n0]
-			return fmt.Errorf("head: Float16Features.Append: value %v (row %d of the batch) is not a finite half", v, i/f.d)
+			return i
 		}
 		dst[i] = h
 	}
-	return nil
+	return -1
+}
+
+// Grow makes room for rows more rows without another allocation, so that
+// appending a known number of rows does not copy the store (nor need twice
+// its memory while it grows).
+func (f *Float16Features) Grow(rows int) {
+	f.bits = slices.Grow(f.bits, rows*f.d)
 }
 
 // Len is the number of rows.
