@@ -5,7 +5,7 @@ export CGO_ENABLED = 0
 
 PLATFORMS := linux/amd64 linux/arm64 darwin/arm64 windows/amd64
 
-.PHONY: all build weights demo parity bench-backbones fixtures-backbones test vet test-go test-purego test-race vet-arm64 check-generate bench bench-torch cross clean
+.PHONY: all build weights demo parity bench-backbones fixtures-backbones test vet test-go test-purego test-race vet-arm64 check-generate bench bench-torch loadtest cross clean
 
 all: build
 
@@ -51,16 +51,33 @@ check-generate:
 	$(GO) generate ./simd
 	git diff --exit-code -- simd/ || (echo "generated assembly is stale: run 'go generate ./simd' and commit"; exit 1)
 
+## loadtest: bursts of 200 concurrent requests to rp serve on loopback, with a
+## stand-in and with a tiny trained model; logs p50/p99 latency, throughput and
+## memory, and fails on an error or on a heap that keeps growing.
+loadtest:
+	$(GO) test -count=1 -run '^TestServeLoad$$' -v ./cmd/rp
+
 ## bench: the Go benchmarks and rp's GEMM benchmark (see docs/BENCHMARKS.md).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./simd ./tensor
 	$(GO) run ./cmd/rp bench gemm -n 2048
 
-## bench-torch: PyTorch's numbers on this machine, for the ratios in docs/BENCHMARKS.md.
-bench-torch:
+## bench-torch: PyTorch's numbers on this machine beside rp's, for the ratios in docs/BENCHMARKS.md:
+## the GEMM, then the backbone matrix of issue 7 (each configuration in torch, then in rp, back to
+## back) ending in a table of ratios. A subset:
+## make bench-torch BENCH_BACKBONES=wide_resnet50_2 BENCH_SIZES=224 BENCH_BATCHES=1 BENCH_THREADS=1
+BENCH_BACKBONES ?= wide_resnet50_2,resnext101_32x8d,densenet201,keras_resnet50
+BENCH_SIZES     ?=
+BENCH_BATCHES   ?= 1,8
+BENCH_THREADS   ?= 1,2
+BENCH_RUNS      ?= 5
+BENCH_MATRIX = --rp bin/rp --backbones $(BENCH_BACKBONES) --batches $(BENCH_BATCHES) --threads $(BENCH_THREADS) \
+	--runs $(BENCH_RUNS) $(if $(BENCH_SIZES),--sizes $(BENCH_SIZES))
+bench-torch: build
 	@$(TORCH_INSTALL)
 	$(GO) run ./cmd/rp bench gemm -n 2048 -threads 2 -json
 	OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/bench_torch.py gemm -n 2048 -threads 2
+	OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/bench_torch.py backbone $(BENCH_MATRIX)
 
 ## cross: static binaries of cmd/rp for the release platforms into dist/.
 cross:
@@ -81,15 +98,49 @@ parity: build
 	@$(TORCH_INSTALL)
 	OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/parity.py --rp bin/rp $(PARITY_BACKBONES)
 
-## bench-backbones: WRN-50-2 to layer3, Go beside PyTorch in one session.
-bench-backbones:
-	@$(TORCH_INSTALL)
-	$(GO) test -run '^$$' -bench WideResNet50Layer3 -benchtime 5x ./backbones
-	OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/parity.py --bench
+## bench-backbones: rp alone over the backbone matrix of bench-torch (`rp bench backbone -json`:
+## ms per image to ReConPatch's taps, GFLOP/s); the same BENCH_* variables pick a subset.
+bench-backbones: build
+	/usr/bin/python3 scripts/bench_torch.py backbone --impl rp $(BENCH_MATRIX)
 
 ## fixtures-backbones: regenerate backbones/testdata and imagenet_classes.go (torch; keras needs `make weights`).
 fixtures-backbones: weights
 	/usr/bin/python3 scripts/gen_backbone_fixtures.py
+
+## fuzz: every native fuzz target (FUZZ_TARGETS) for FUZZTIME each, one
+## `go test -fuzz` per target (default 5m: make fuzz FUZZTIME=1h). fuzz-ci
+## runs each for 10 s. A crasher lands in <package>/testdata/fuzz/<target>/:
+## commit it with the fix, and plain `go test` replays it from then on.
+FUZZ_TARGETS := \
+	weights:FuzzLoadTorchZip weights:FuzzLoadTorchLegacy weights:FuzzPickle \
+	weights:FuzzLoadSafetensors weights:FuzzLoadTFJS \
+	reconpatch:FuzzLoadModel reconpatch:FuzzModelHeader \
+	reconpatch/imageio:FuzzDecode reconpatch/dataset:FuzzOpen \
+	tensor:FuzzUnmarshalBinary
+
+.PHONY: fuzz fuzz-ci fuzz-check
+fuzz: FUZZTIME ?= 5m
+fuzz-ci: FUZZTIME ?= 10s
+# A new input is minimised before it counts (60 s by default): in a 10 s run
+# that would be all the run, and an unfinished one fails it.
+fuzz-ci: FUZZFLAGS ?= -fuzzminimizetime 1s
+fuzz fuzz-ci: fuzz-check
+	@fail=; for t in $(FUZZ_TARGETS); do \
+		pkg=./$${t%%:*}; name=$${t#*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$pkg || fail="$$fail $$name"; \
+	done; \
+	if [ -n "$$fail" ]; then echo "fuzz targets failed:$$fail"; exit 1; fi
+
+## fuzz-check: every func FuzzX in a test file must be in FUZZ_TARGETS.
+fuzz-check:
+	@for f in $$(grep -rlE --include='*_test.go' '^func Fuzz' .); do \
+		d=$$(dirname $$f | sed 's|^\./||'); \
+		for n in $$(sed -nE 's/^func (Fuzz[A-Za-z0-9_]*)\(.*/\1/p' $$f); do \
+			case " $(FUZZ_TARGETS) " in *" $$d:$$n "*) ;; \
+			*) echo "fuzz target $$d:$$n is missing from FUZZ_TARGETS in the Makefile"; exit 1;; esac; \
+		done; \
+	done
 
 clean:
 	rm -rf bin dist

@@ -1,52 +1,20 @@
 package backbones
 
 import (
-	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
-	"strings"
 	"testing"
 
 	"github.com/reconpatch/rp/tensor"
 	"github.com/reconpatch/rp/weights"
 )
 
-// randomStateDict returns a state dict for the named torchvision backbone
-// with random weights and batch-norm statistics: building from an empty dict
-// lists every tensor the architecture wants, with its shape.
+// randomStateDict is RandomStateDict for tests.
 func randomStateDict(tb testing.TB, name string, seed uint64) *weights.StateDict {
 	tb.Helper()
-	_, err := New(name, weights.NewStateDict())
-	var me *weights.MismatchError
-	if !errors.As(err, &me) {
+	sd, err := RandomStateDict(name, seed)
+	if err != nil {
 		tb.Fatalf("%s: %v", name, err)
-	}
-	rng := rand.New(rand.NewPCG(seed, 1))
-	sd := weights.NewStateDict()
-	for _, w := range me.Missing {
-		t := tensor.New(w.Shape...)
-		d := t.Data()
-		switch {
-		case strings.HasSuffix(w.Name, ".running_var"):
-			for i := range d {
-				d[i] = 0.5 + 1.5*rng.Float32()
-			}
-		case strings.HasSuffix(w.Name, ".running_mean"), strings.HasSuffix(w.Name, ".bias"):
-			for i := range d {
-				d[i] = 0.2 * float32(rng.NormFloat64())
-			}
-		case len(w.Shape) == 1: // batch-norm gamma
-			for i := range d {
-				d[i] = 0.4 + 0.6*rng.Float32()
-			}
-		default: // He-normal weights
-			std := math.Sqrt(2 / float64(t.Size()/w.Shape[0]))
-			for i := range d {
-				d[i] = float32(std * rng.NormFloat64())
-			}
-		}
-		sd.Set(w.Name, t)
 	}
 	return sd
 }
@@ -83,4 +51,9 @@ func benchBackbone(b *testing.B, name string, taps []string, batches []int) {
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*n), "ms/image")
 		})
 	}
+}
+
+// BenchmarkResNeXt101Layer3 times resnext101_32x8d up to layer3.
+func BenchmarkResNeXt101Layer3(b *testing.B) {
+	benchBackbone(b, "resnext101_32x8d", []string{"layer2", "layer3"}, []int{1})
 }

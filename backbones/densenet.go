@@ -93,10 +93,11 @@ func newAffineReLU(b *builder, prefix string, ch int) *affineReLU {
 }
 
 // forward normalises the first C = len(scale) channels of each image of src,
-// N×Ctot×H×W (contiguous, hw = H·W), into a new N×C×H×W tensor.
+// N×Ctot×H×W (contiguous, hw = H·W), into a new N×C×H×W tensor from
+// nn.Temp.
 func (a *affineReLU) forward(src []float32, n, cTot, h, w int) *tensor.Tensor {
 	c, hw := len(a.scale), h*w
-	out := tensor.New(n, c, h, w)
+	out := nn.Temp(n, c, h, w)
 	dst := out.Data()
 	planes := n * c
 	parallel(planes, planes*hw >= 1<<16, func(p int) {
@@ -105,11 +106,7 @@ func (a *affineReLU) forward(src []float32, n, cTot, h, w int) *tensor.Tensor {
 		o := dst[p*hw:][:hw]
 		s, t := a.scale[ch], a.shift[ch]
 		for i, v := range in {
-			if y := v*s + t; y > 0 {
-				o[i] = y
-			} else {
-				o[i] = 0
-			}
+			o[i] = max(v*s+t, 0) // branch-free, unlike an if on the sign
 		}
 	})
 	return out
@@ -162,7 +159,7 @@ func (d *denseBlock) forward(x *tensor.Tensor) *tensor.Tensor {
 	n, h, w := x.Dim(0), x.Dim(2), x.Dim(3)
 	hw := h * w
 	total := d.in + len(d.layers)*d.growth
-	out := tensor.New(n, total, h, w)
+	out := nn.Temp(n, total, h, w) // every channel is written below
 	buf := out.Data()
 	xd := x.Contiguous().Data()
 	for i := range n {
@@ -171,11 +168,19 @@ func (d *denseBlock) forward(x *tensor.Tensor) *tensor.Tensor {
 	c := d.in
 	for _, l := range d.layers {
 		a := l.pre.forward(buf, n, total, h, w) // N×c×H×W
-		y := l.conv2.Forward(l.conv1.Forward(a))
-		yd := y.Data() // N×k×H×W
+		b := l.conv1.ForwardInto(nn.Temp(n, l.conv1.OutChannels(), h, w), a, nil)
+		nn.Release(a)
+		// The k new channels of each image go straight into the block's
+		// buffer, where they are contiguous.
 		for i := range n {
-			copy(buf[(i*total+c)*hw:][:d.growth*hw], yd[i*d.growth*hw:][:d.growth*hw])
+			dst := tensor.FromSlice(buf[(i*total+c)*hw:][:d.growth*hw], 1, d.growth, h, w)
+			bi := b
+			if n > 1 {
+				bi = tensor.FromSlice(b.Data()[i*b.Dim(1)*hw:][:b.Dim(1)*hw], 1, b.Dim(1), h, w)
+			}
+			l.conv2.ForwardInto(dst, bi, nil)
 		}
+		nn.Release(b)
 		c += d.growth
 	}
 	return out
@@ -194,7 +199,10 @@ type transition struct {
 func (t *transition) forward(x *tensor.Tensor) *tensor.Tensor {
 	a := t.pre.forward(x.Contiguous().Data(), x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3))
 	p := nn.AvgPool2d{Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}}.Forward(a)
-	return t.conv.Forward(p)
+	nn.Release(a)
+	y := t.conv.ForwardInto(nn.Temp(p.Dim(0), t.conv.OutChannels(), p.Dim(2), p.Dim(3)), p, nil)
+	nn.Release(p)
+	return y
 }
 
 // DenseNet is a torchvision DenseNet in eval mode. Taps, with torchvision's
@@ -340,33 +348,43 @@ func (d *DenseNet) Forward(x *tensor.Tensor, taps ...string) (map[string]*tensor
 		return nil, err
 	}
 	out := make(map[string]*tensor.Tensor, len(taps))
+	// Intermediate values go back to nn.Temp once dead, unless a tap
+	// returns them.
+	tapped := map[*tensor.Tensor]bool{}
 	emit := func(stage int, t *tensor.Tensor) {
 		for i, s := range idx {
 			if s == stage {
 				out[taps[i]] = t
+				tapped[t] = true
 			}
 		}
+	}
+	next := func(prev, y *tensor.Tensor) *tensor.Tensor {
+		if !tapped[prev] {
+			nn.Release(prev)
+		}
+		return y
 	}
 	y := d.stem.Forward(x) // N×C0×H/2×W/2
 	emit(0, y)
 	if last < 1 {
 		return out, nil
 	}
-	y = d.pool.Forward(y) // N×C0×H/4×W/4
+	y = next(y, d.pool.Forward(y)) // N×C0×H/4×W/4
 	emit(1, y)
 	stage := 2
 	for i, blk := range d.blocks {
 		if stage > last {
 			return out, nil
 		}
-		y = blk.forward(y) // N×(C+L·k)×h×w
+		y = next(y, blk.forward(y)) // N×(C+L·k)×h×w
 		emit(stage, y)
 		stage++
 		if i < len(d.transitions) {
 			if stage > last {
 				return out, nil
 			}
-			y = d.transitions[i].forward(y) // N×C/2×h/2×w/2
+			y = next(y, d.transitions[i].forward(y)) // N×C/2×h/2×w/2
 			emit(stage, y)
 			stage++
 		}

@@ -902,16 +902,23 @@ func (op *kerasOp) run(vals []*tensor.Tensor) *tensor.Tensor {
 	x := vals[op.in[0]]
 	switch op.kind {
 	case kConv:
+		padded := false
 		if op.same != nil {
 			ph, pw := op.same.pads(x.Dim(2), x.Dim(3))
 			if ph != [2]int{} || pw != [2]int{} {
 				x = nn.ZeroPad2d{Top: ph[0], Bottom: ph[1], Left: pw[0], Right: pw[1]}.Forward(x)
+				padded = true
 			}
 		}
+		var res *tensor.Tensor
 		if len(op.in) == 2 {
-			return op.conv.ForwardAdd(x, vals[op.in[1]])
+			res = vals[op.in[1]]
 		}
-		return op.conv.Forward(x)
+		y := op.conv.ForwardInto(convTemp(op.conv, x), x, res)
+		if padded {
+			nn.Release(x)
+		}
+		return y
 	case kPad:
 		return op.pad.Forward(x)
 	case kMaxPool, kAvgPool:
@@ -1028,7 +1035,10 @@ func (k *Keras) Forward(x *tensor.Tensor, taps ...string) (map[string]*tensor.Te
 	for i, op := range steps {
 		vals[op.out] = op.run(vals)
 		for _, v := range op.in {
-			if lastUse[v] == i && !keep[v] && v != 0 {
+			if lastUse[v] == i && !keep[v] && v != 0 && vals[v] != nil {
+				// Every step returns a tensor of its own: the value's
+				// storage can go back to nn.Temp.
+				nn.Release(vals[v])
 				vals[v] = nil
 			}
 		}

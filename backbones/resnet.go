@@ -113,17 +113,36 @@ type resBlock struct {
 	down  *nn.Conv2d   // nil for the identity
 }
 
-// forward maps x, N×Cin×H×W, to N×Cout×H/s×W/s.
+// forward maps x, N×Cin×H×W, to N×Cout×H/s×W/s, a tensor from nn.Temp.
+// Its intermediate tensors come from nn.Temp and are released; x is not.
 func (b *resBlock) forward(x *tensor.Tensor) *tensor.Tensor {
 	short := x
 	if b.down != nil {
-		short = b.down.Forward(x)
+		short = b.down.ForwardInto(convTemp(b.down, x), x, nil)
 	}
 	y := x
 	for _, c := range b.convs[:len(b.convs)-1] {
-		y = c.Forward(y)
+		prev := y
+		y = c.ForwardInto(convTemp(c, y), y, nil)
+		if prev != x {
+			nn.Release(prev)
+		}
 	}
-	return b.convs[len(b.convs)-1].ForwardAdd(y, short)
+	last := b.convs[len(b.convs)-1]
+	out := last.ForwardInto(convTemp(last, y), y, short)
+	if y != x {
+		nn.Release(y)
+	}
+	if short != x {
+		nn.Release(short)
+	}
+	return out
+}
+
+// convTemp returns an nn.Temp tensor shaped for c's output on x.
+func convTemp(c *nn.Conv2d, x *tensor.Tensor) *tensor.Tensor {
+	oh, ow := c.OutputSize(x.Dim(2), x.Dim(3))
+	return nn.Temp(x.Dim(0), c.OutChannels(), max(oh, 1), max(ow, 1))
 }
 
 // ResNet is a torchvision ResNet in eval mode. Taps: "relu" (the stem
@@ -223,23 +242,36 @@ func (r *ResNet) Forward(x *tensor.Tensor, taps ...string) (map[string]*tensor.T
 		return nil, err
 	}
 	out := make(map[string]*tensor.Tensor, len(taps))
+	// Intermediate values come from nn.Temp and go back to it once dead,
+	// unless a tap returns them.
+	tapped := map[*tensor.Tensor]bool{}
 	emit := func(stage int, t *tensor.Tensor) {
 		for i, s := range idx {
 			if s == stage {
 				out[taps[i]] = t
+				tapped[t] = true
 			}
 		}
 	}
-	y := r.stem.Forward(x) // N×64×H/2×W/2
+	release := func(t *tensor.Tensor) {
+		if !tapped[t] {
+			nn.Release(t)
+		}
+	}
+	y := r.stem.ForwardInto(convTemp(r.stem, x), x, nil) // N×64×H/2×W/2
 	emit(0, y)
 	if last < 1 {
 		return out, nil
 	}
+	stem := y
 	y = r.pool.Forward(y) // N×64×H/4×W/4
+	release(stem)
 	emit(1, y)
 	for s := 0; s < 4 && s+2 <= last; s++ {
 		for _, blk := range r.stages[s] {
+			prev := y
 			y = blk.forward(y) // N×planes·exp×H/2^(s+2)×W/2^(s+2) (stage 1 keeps H/4)
+			release(prev)
 		}
 		emit(s+2, y)
 	}

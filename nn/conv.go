@@ -48,6 +48,12 @@ type Conv2d struct {
 	weight []float32
 	bias   []float32 // O, or nil without bias
 
+	// w8 is weight rearranged for the direct kernel (simd.Conv8), or nil
+	// when the convolution does not take that path (see useDirect): for
+	// each block of 8 output channels from o0, w8[o0·kg + t·8 + o] =
+	// weight[(o0+o)·kg + t].
+	w8 []float32
+
 	// packed caches weight packed for simd.SgemmPacked, one matrix per
 	// group, for the dispatch level it was packed at. It is built on the
 	// first Forward and shared by copies with the same weights.
@@ -139,7 +145,41 @@ func NewConv2d(weight, bias *tensor.Tensor, opts Conv2dOptions) (*Conv2d, error)
 		}
 		c.bias = append([]float32(nil), data(bias)...)
 	}
+	c.setDirect()
 	return c, nil
+}
+
+// maxDirectOut is the most output channels per group that the direct
+// kernel handles for an ungrouped convolution: beyond it, the GEMM's wide
+// row tiles waste little and its packed B panels are reused by more rows.
+const maxDirectOut = 32
+
+// useDirect reports whether Forward runs on the direct kernel
+// (simd.Conv8) rather than im2col and the GEMM: stride 1 with a multiple of
+// 8 output channels per group, and either several groups (ResNeXt's 3×3
+// convolutions over 8 to 32 channels per group, whose GEMMs would be tiny)
+// or a spatial kernel with few outputs (DenseNet's 3×3 to 32 channels).
+func (c *Conv2d) useDirect() bool {
+	og := c.outC / c.groups
+	return c.stride == [2]int{1, 1} && og%8 == 0 && (c.groups > 1 || og <= maxDirectOut && c.kh*c.kw > 1)
+}
+
+// setDirect builds w8 if the convolution takes the direct path.
+func (c *Conv2d) setDirect() {
+	c.w8 = nil
+	if !c.useDirect() {
+		return
+	}
+	kg := len(c.weight) / c.outC
+	c.w8 = make([]float32, len(c.weight))
+	for o0 := 0; o0 < c.outC; o0 += 8 {
+		blk := c.w8[o0*kg : (o0+8)*kg]
+		for o := range 8 {
+			for t, v := range c.weight[(o0+o)*kg : (o0+o+1)*kg] {
+				blk[t*8+o] = v
+			}
+		}
+	}
 }
 
 // InChannels is the number of input channels, I.
@@ -217,6 +257,7 @@ func (c *Conv2d) FoldBatchNorm(bn *BatchNorm2d) (*Conv2d, error) {
 		}
 		d.bias[o] = float32((b-mean)*s + beta)
 	}
+	d.setDirect()
 	return &d, nil
 }
 
@@ -234,7 +275,23 @@ func (c *Conv2d) ForwardAdd(x, residual *tensor.Tensor) *tensor.Tensor {
 	return c.forward("ForwardAdd", x, residual)
 }
 
+// ForwardInto is Forward (residual nil) or ForwardAdd writing into dst, a
+// contiguous N×O×OH×OW tensor whose contents on entry do not matter (as
+// Temp returns, or a slice of a larger buffer), instead of a new tensor. It
+// returns dst, and panics if dst's shape is not the output's. dst must not
+// share storage with x or residual.
+func (c *Conv2d) ForwardInto(dst, x, residual *tensor.Tensor) *tensor.Tensor {
+	if dst == nil {
+		panic("nn: Conv2d.ForwardInto: nil destination")
+	}
+	return c.forwardInto("ForwardInto", dst, x, residual)
+}
+
 func (c *Conv2d) forward(method string, x, residual *tensor.Tensor) *tensor.Tensor {
+	return c.forwardInto(method, nil, x, residual)
+}
+
+func (c *Conv2d) forwardInto(method string, out, x, residual *tensor.Tensor) *tensor.Tensor {
 	n, ch, h, w := nchw("Conv2d."+method, x)
 	if ch != c.inC {
 		panic(fmt.Sprintf("nn: Conv2d.%s: input shape %v does not match weight shape %v with %d groups: want N×%d×H×W", method, x.Shape(), c.weightShape(), c.groups, c.inC))
@@ -243,7 +300,11 @@ func (c *Conv2d) forward(method string, x, residual *tensor.Tensor) *tensor.Tens
 	if oh < 1 || ow < 1 {
 		panic(fmt.Sprintf("nn: Conv2d.%s: input shape %v is smaller than the kernel of weight shape %v with padding %v and dilation %v", method, x.Shape(), c.weightShape(), c.pad, c.dil))
 	}
-	out := tensor.New(n, c.outC, oh, ow)
+	if out == nil {
+		out = tensor.New(n, c.outC, oh, ow)
+	} else if !sameShape(out.Shape(), []int{n, c.outC, oh, ow}) || !out.IsContiguous() {
+		panic(fmt.Sprintf("nn: Conv2d.%s: destination shape %v (strides %v) is not the contiguous output shape %v", method, out.Shape(), out.Strides(), []int{n, c.outC, oh, ow}))
+	}
 	var rd []float32
 	if residual != nil {
 		if !sameShape(residual.Shape(), out.Shape()) {
@@ -253,9 +314,19 @@ func (c *Conv2d) forward(method string, x, residual *tensor.Tensor) *tensor.Tens
 	}
 	if n > 0 {
 		c.run(data(x), out.Data(), rd, n, h, w, oh, ow)
+		convFLOPs.Add(uint64(2 * n * c.outC * oh * ow * (c.inC / c.groups) * c.kh * c.kw))
 	}
 	return out
 }
+
+// convFLOPs counts the arithmetic of every convolution run in this process.
+var convFLOPs atomic.Uint64
+
+// ConvFLOPs returns the floating-point operations (a multiply-add counts 2;
+// bias, residual and activation are not counted) of every Conv2d forward
+// this process has run so far, from the shapes: 2·N·O·OH·OW·(I/groups)·KH·KW
+// each. Benchmarks read it before and after a forward pass.
+func ConvFLOPs() uint64 { return convFLOPs.Load() }
 
 // run computes y (N×O×OH×OW) from x (N×I×H×W) and the residual r (like y,
 // or nil). Each (image, group) pair is one unit of work: a GEMM
@@ -270,6 +341,10 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 	og, cg := c.outC/g, c.inC/g
 	kg := cg * c.kh * c.kw
 	hw, p := h*w, oh*ow
+	if r == nil && c.w8 != nil {
+		c.runDirect(x, y, n, h, w, oh, ow)
+		return
+	}
 	direct := c.kh == 1 && c.kw == 1 && c.stride == [2]int{1, 1} && c.pad == [2]int{}
 	nt := p
 	if !direct {
@@ -286,7 +361,7 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 	}
 	packed := c.packedGroups()
 	// With one unit at a time, the GEMM uses every core; the data movement
-	// around it (im2col, epilogue) is split over them too.
+	// around it (im2col) is split over them too.
 	inner := 1
 	if workers == 1 {
 		inner = simd.Threads()
@@ -304,9 +379,14 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 		if c.bias != nil {
 			bg = c.bias[grp*og:][:og]
 		}
+		// The epilogue (bias, residual, activation) runs inside the GEMM,
+		// on each tile as it is stored.
+		ep := &simd.Epilogue{Bias: bg, ReLU: c.act == ActivationReLU}
+		if rg != nil {
+			ep.R, ep.LDR = rg, p
+		}
 		if direct {
-			simd.SgemmPacked(a, false, p, 1, xg, hw, 0, yg, p)
-			c.epilogue(yg, rg, bg, p, 0, p, inner)
+			simd.SgemmPackedEpilogue(a, false, p, xg, hw, yg, p, ep)
 			return
 		}
 		buf := getScratch(kg * nt)
@@ -315,52 +395,85 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 			p1 := min(p0+nt, p)
 			col := (*buf)[:kg*(p1-p0)]
 			c.im2col(col, xg, cg, h, w, ow, p0, p1, inner)
-			simd.SgemmPacked(a, false, p1-p0, 1, col, p1-p0, 0, yg[p0:], p)
-			c.epilogue(yg, rg, bg, p, p0, p1, inner)
+			if rg != nil {
+				ep.R = rg[p0:]
+			}
+			simd.SgemmPackedEpilogue(a, false, p1-p0, col, p1-p0, yg[p0:], p, ep)
 		}
 	})
 }
 
-// epilogue applies bias, residual and activation to columns [p0, p1) of the
-// rows of y (leading dimension p), as the GEMM has just written them, split
-// over up to workers goroutines when it is large.
-func (c *Conv2d) epilogue(y, r, b []float32, p, p0, p1, workers int) {
-	if b == nil && r == nil && c.act == ActivationNone {
-		return
+// runDirect computes y from x with the direct kernel, one (image, group)
+// pair per unit of work: the group's input channels are copied into a
+// zero-padded scratch (rows Wp = W + 2·pw wide), so that each tap (channel,
+// i, j) is one constant offset from an output position on the grid of OH
+// rows of Wp columns; simd.Conv8 computes 8 output channels over that grid
+// at a time, with the bias and activation; the first OW columns of each
+// grid row are then copied into y.
+func (c *Conv2d) runDirect(x, y []float32, n, h, w, oh, ow int) {
+	g := c.groups
+	og, cg := c.outC/g, c.inC/g
+	hp, wp := h+2*c.pad[0], w+2*c.pad[1]
+	kg := cg * c.kh * c.kw
+	offs := make([]int, 0, kg)
+	for ci := range cg {
+		for i := range c.kh {
+			for j := range c.kw {
+				offs = append(offs, (ci*hp+i*c.dil[0])*wp+j*c.dil[1])
+			}
+		}
 	}
-	rows := len(y) / p
-	if workers > 1 && rows > 1 && rows*(p1-p0) >= minParallelElems {
-		parts := min(workers, rows)
+	q := oh * wp // output grid positions
+	qr := ceilDiv(q, simd.Conv8Block) * simd.Conv8Block
+	xlen := offs[len(offs)-1] + qr
+	relu := c.act == ActivationReLU
+	// With fewer (image, group) units than twice the workers (DenseNet at
+	// batch 1 has one), each unit's grid is split over the workers instead.
+	units, threads := n*g, simd.Threads()
+	outer, parts := min(threads, units), 1
+	if units < 2*threads {
+		outer, parts = 1, threads
+	}
+	blocks := qr / simd.Conv8Block
+	parts = min(parts, blocks)
+	parallelFor(units, outer, func(u int) {
+		img, grp := u/g, u%g
+		buf := getScratch(xlen + og*qr)
+		defer putScratch(buf)
+		xp, grid := (*buf)[:xlen], (*buf)[xlen:][:og*qr]
+		clear(xp)
+		for ci := range cg {
+			src := x[(img*c.inC+grp*cg+ci)*h*w:][:h*w]
+			for iy := range h {
+				copy(xp[(ci*hp+iy+c.pad[0])*wp+c.pad[1]:][:w], src[iy*w:][:w])
+			}
+		}
+		// Part i computes grid positions [q0, q1) of every channel; then
+		// output rows are copied out, split over the parts too.
 		parallelFor(parts, parts, func(i int) {
-			c.epilogueRows(y, r, b, p, p0, p1, rows*i/parts, rows*(i+1)/parts)
+			q0 := blocks * i / parts * simd.Conv8Block
+			q1 := min(blocks*(i+1)/parts*simd.Conv8Block, q)
+			if q0 >= q1 {
+				return
+			}
+			for rb := 0; rb < og; rb += 8 {
+				o0 := grp*og + rb
+				var bias []float32
+				if c.bias != nil {
+					bias = c.bias[o0 : o0+8]
+				}
+				simd.Conv8(grid[rb*qr+q0:], qr, xp[q0:], offs, c.w8[o0*kg:(o0+8)*kg], bias, relu, q1-q0)
+			}
 		})
-		return
-	}
-	c.epilogueRows(y, r, b, p, p0, p1, 0, rows)
-}
-
-// epilogueRows is epilogue over rows [o0, o1).
-func (c *Conv2d) epilogueRows(y, r, b []float32, p, p0, p1, o0, o1 int) {
-	for o := o0; o < o1; o++ {
-		row := y[o*p+p0 : o*p+p1]
-		var bias float32
-		if b != nil {
-			bias = b[o]
-		}
-		if r != nil {
-			res := r[o*p+p0 : o*p+p1]
-			for i := range row {
-				row[i] += bias + res[i]
+		parallelFor(parts, parts, func(i int) {
+			for o := og * i / parts; o < og*(i+1)/parts; o++ {
+				dst := y[(img*c.outC+grp*og+o)*oh*ow:][:oh*ow]
+				for oy := range oh {
+					copy(dst[oy*ow:][:ow], grid[o*qr+oy*wp:][:ow])
+				}
 			}
-		} else if bias != 0 {
-			for i := range row {
-				row[i] += bias
-			}
-		}
-		if c.act == ActivationReLU {
-			relu(row)
-		}
-	}
+		})
+	})
 }
 
 // im2col writes the unfolded input for output positions [p0, p1) (row-major
@@ -379,8 +492,8 @@ func (c *Conv2d) im2col(col, x []float32, cg, h, w, ow, p0, p1, workers int) {
 	c.im2colChannels(col, x, 0, cg, h, w, ow, p0, p1)
 }
 
-// minParallelElems is the size below which a conv's data movement (im2col,
-// epilogue) is not split over workers.
+// minParallelElems is the size below which a conv's im2col is not split
+// over workers.
 const minParallelElems = 1 << 15
 
 // im2colChannels writes the rows of col that input channels [ci0, ci1) give.

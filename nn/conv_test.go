@@ -171,6 +171,50 @@ func TestConv2dReference(t *testing.T) {
 	}
 }
 
+// TestConv2dDirect compares convolutions that take the direct kernel
+// (stride 1, multiples of 8 output channels per group: ResNeXt's and
+// DenseNet's 3×3 convolutions) with refConv, with and without bias and
+// ReLU, and checks that they do take it.
+func TestConv2dDirect(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := 0; i < 24; i++ {
+		g := []int{1, 2, 4, 32}[r.IntN(4)]
+		og := 8 * (1 + r.IntN(4))
+		cg := []int{1, 3, 8, 16}[r.IntN(4)]
+		kh, kw := 1+r.IntN(3), 2+r.IntN(2)
+		opt := Conv2dOptions{
+			Padding:  [2]int{r.IntN(3), r.IntN(3)},
+			Dilation: [2]int{1 + r.IntN(2), 1 + r.IntN(2)},
+			Groups:   g,
+		}
+		if i%2 == 0 {
+			opt.Activation = ActivationReLU
+		}
+		c, o := cg*g, og*g
+		n := 1 + r.IntN(2)
+		h := (kh-1)*opt.Dilation[0] + 1 + r.IntN(15)
+		w := (kw-1)*opt.Dilation[1] + 1 + r.IntN(15)
+		x := randTensor(r, n, c, h, w)
+		wt := randTensor(r, o, cg, kh, kw)
+		var bias *tensor.Tensor
+		var bd []float32
+		if i%3 != 0 {
+			bias = randTensor(r, o)
+			bd = bias.Data()
+		}
+		name := fmt.Sprintf("%d: x %v w %v %+v", i, x.Shape(), wt.Shape(), opt)
+		conv, err := NewConv2d(wt, bias, opt)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if (g > 1 || og <= maxDirectOut) && conv.w8 == nil {
+			t.Fatalf("%s: does not take the direct path", name)
+		}
+		want, _, _ := refConv(x.Data(), n, c, h, w, wt.Data(), bd, o, kh, kw, opt, nil)
+		checkSlice(t, name, conv.Forward(x).Data(), want)
+	}
+}
+
 func TestConv2dConcurrent(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	conv, err := NewConv2d(randTensor(r, 8, 4, 3, 3), randTensor(r, 8), Conv2dOptions{Padding: [2]int{1, 1}, Groups: 2})

@@ -15,7 +15,17 @@
 // and multiplies each tile by the weight matrix; a 1×1 stride-1 convolution
 // without padding is a plain GEMM over the input, with no copy. A convolution
 // can fold the batch normalisation that follows it into its weights and
-// apply a residual addition and a ReLU to its output as it writes it.
+// apply its bias, a residual addition and a ReLU to its output as the GEMM
+// stores each tile (simd.SgemmPackedEpilogue). Stride-1 convolutions with a
+// multiple of 8 output channels per group and either several groups
+// (ResNeXt's grouped 3×3) or at most 32 outputs (DenseNet's 3×3) run on a
+// direct kernel instead (simd.Conv8), with no unfolding.
+//
+// Forward returns a new tensor; ForwardInto writes into one the caller
+// provides, such as a slice of a larger buffer or a tensor from Temp, which
+// recycles the storage of tensors given back with Release, so that a
+// network's forward pass in the steady state allocates (and page-faults)
+// almost nothing.
 //
 // Errors and panics follow package tensor: a constructor given inconsistent
 // weights returns an error naming the shapes; Forward given an input of the

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/reconpatch/rp/tensor"
@@ -75,4 +76,36 @@ func TestReLUAndSequential(t *testing.T) {
 func TestConcatPanics(t *testing.T) {
 	mustPanic(t, "none", func() { ConcatChannels() }, "no inputs")
 	mustPanic(t, "mismatch", func() { ConcatChannels(tensor.New(1, 2, 3, 4), tensor.New(1, 2, 3, 5)) }, "[1 2 3 4]", "[1 2 3 5]")
+}
+
+// TestTempRelease checks that Temp reuses released storage of the same
+// size, and that ForwardInto writes the same values as Forward into it,
+// whatever it held.
+func TestTempRelease(t *testing.T) {
+	a := Temp(1, 8, 5, 5)
+	for i := range a.Data() {
+		a.Data()[i] = float32(i)
+	}
+	Release(a)
+	b := Temp(1, 8, 5, 5)
+	if &b.Data()[0] != &a.Data()[0] {
+		t.Error("Temp did not reuse the released storage")
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	conv, err := NewConv2d(randTensor(r, 8, 3, 3, 3), randTensor(r, 8), Conv2dOptions{Padding: [2]int{1, 1}, Activation: ActivationReLU})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randTensor(r, 1, 3, 5, 5)
+	want := conv.Forward(x).Data()
+	got := conv.ForwardInto(b, x, nil).Data()
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("ForwardInto[%d] = %v, Forward %v", i, got[i], want[i])
+		}
+	}
+	Release(b.Narrow(1, 0, 4)) // a view: ignored
+	if c := Temp(1, 4, 5, 5); len(c.Data()) != 100 {
+		t.Fatal("Temp shape")
+	}
 }

@@ -14,11 +14,11 @@ func (ReLU) Forward(x *tensor.Tensor) *tensor.Tensor {
 	return out
 }
 
-// relu sets negative elements of s to zero in place.
+// relu sets negative elements of s to zero in place. The builtin max is
+// branch-free (a branch on the sign mispredicts on half of real activations)
+// and keeps NaN.
 func relu(s []float32) {
 	for i, v := range s {
-		if v < 0 {
-			s[i] = 0
-		}
+		s[i] = max(v, 0)
 	}
 }

@@ -102,7 +102,8 @@ type gemmJob struct {
 	lda, ldb, ldc  int
 
 	kc, nc  int
-	pa      *PackedA // A packed ahead of time, or nil to pack it here
+	pa      *PackedA  // A packed ahead of time, or nil to pack it here
+	ep      *Epilogue // applied to each tile as the last depth block stores it, or nil
 	threads int
 	splitM  bool      // workers take rows of C; otherwise columns (panels of B)
 	packedB []float32 // the block of B all workers share when splitM
@@ -231,7 +232,7 @@ func (j *gemmJob) work(w int) {
 				} else {
 					packA(bufA, j.a, j.lda, j.transA, ic, mcCur, pc, kcCur, mr)
 				}
-				j.macro(pa, pb, tile.data, ic, mcCur, jc, ncCur, kcCur, q0, q1, first, beta)
+				j.macro(pa, pb, tile.data, ic, mcCur, jc, ncCur, kcCur, q0, q1, first, beta, pc+kcCur == j.k)
 			}
 			if j.splitM {
 				j.bar.wait() // nobody reads B before it is repacked
@@ -242,8 +243,13 @@ func (j *gemmJob) work(w int) {
 
 // macro runs the micro-kernel over one packed block of A (mcCur rows from ic)
 // and panels p0..p1 of the packed block of B (ncCur columns from jc), whose
-// panel q starts at pb[(q-first)·nr·kc].
-func (j *gemmJob) macro(pa, pb, tile []float32, ic, mcCur, jc, ncCur, kc, p0, p1, first int, beta float32) {
+// panel q starts at pb[(q-first)·nr·kc]. On the last depth block (last) the
+// epilogue, if any, finishes each tile right after it is stored.
+func (j *gemmJob) macro(pa, pb, tile []float32, ic, mcCur, jc, ncCur, kc, p0, p1, first int, beta float32, last bool) {
+	ep := j.ep
+	if !last {
+		ep = nil
+	}
 	kern := j.kern
 	mr, nr := kern.mr, kern.nr
 	c, ldc := j.c, j.ldc
@@ -256,7 +262,21 @@ func (j *gemmJob) macro(pa, pb, tile []float32, ic, mcCur, jc, ncCur, kc, p0, p1
 			ap := &pa[ir*kc]
 			off := (ic+ir)*ldc + jc + jr
 			if mrCur == mr && nrCur == nr {
+				if ep != nil && kern.ep != nil {
+					bias, r, ldr := &zeros[0], &zeros[0], 0
+					if ep.Bias != nil {
+						bias = &ep.Bias[ic+ir]
+					}
+					if ep.R != nil {
+						r, ldr = &ep.R[(ic+ir)*ep.LDR+jc+jr], ep.LDR
+					}
+					kern.ep(kc, ap, bp, &c[off], ldc, j.alpha, beta, bias, r, ldr, ep.floor())
+					continue
+				}
 				kern.fn(kc, ap, bp, &c[off], ldc, j.alpha, beta)
+				if ep != nil {
+					ep.apply(c[off:], ldc, ic+ir, mr, jc+jr, nr)
+				}
 				continue
 			}
 			// Edge tile: compute the full tile into scratch, then merge
@@ -272,6 +292,9 @@ func (j *gemmJob) macro(pa, pb, tile []float32, ic, mcCur, jc, ncCur, kc, p0, p1
 				for jj := range dst {
 					dst[jj] = src[jj] + beta*dst[jj]
 				}
+			}
+			if ep != nil {
+				ep.apply(c[off:], ldc, ic+ir, mrCur, jc+jr, nrCur)
 			}
 		}
 	}

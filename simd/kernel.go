@@ -18,6 +18,15 @@ type gemmKernel struct {
 	mr, nr     int // register tile
 	kc, mc, nc int // cache blocks: k depth, rows of A, columns of B
 	fn         func(k int, a, b, c *float32, ldc int, alpha, beta float32)
+	// ep, if set, is fn followed by an epilogue in the same pass over the
+	// tile, as the driver's last depth block needs it (Epilogue):
+	//
+	//	C[i*ldc+j] = max(floor, fn's value + bias[i] + r[i*ldr+j])
+	//
+	// summed in that order; max keeps NaN; floor is 0 for a ReLU, −Inf for
+	// none. bias (mr values) and r are never nil: ldr 0 with a row of
+	// zeros stands for no residual. gemmKernelEpGo is its reference.
+	ep func(k int, a, b, c *float32, ldc int, alpha, beta float32, bias, r *float32, ldr int, floor float32)
 }
 
 // gemmKernels holds the kernel of each level; the assembly ones are added by
@@ -61,6 +70,21 @@ func gemmKernelGo(mr, nr, k int, a, b, c []float32, ldc int, alpha, beta float32
 				v += beta * crow[j]
 			}
 			crow[j] = v
+		}
+	}
+}
+
+// gemmKernelEpGo is the reference of gemmKernel.ep for an mr×nr tile: the
+// reference kernel, then the epilogue.
+func gemmKernelEpGo(mr, nr, k int, a, b, c []float32, ldc int, alpha, beta float32, bias, r []float32, ldr int, floor float32) {
+	gemmKernelGo(mr, nr, k, a, b, c, ldc, alpha, beta)
+	for i := 0; i < mr; i++ {
+		for j := 0; j < nr; j++ {
+			v := c[i*ldc+j] + bias[i] + r[i*ldr+j]
+			if v != v {
+				continue // NaN stays
+			}
+			c[i*ldc+j] = max(floor, v)
 		}
 	}
 }

@@ -12,6 +12,20 @@ func gemmKernel14x32AVX512(k int, a, b, c *float32, ldc int, alpha, beta float32
 //go:noescape
 func gemmKernel6x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
 
+// The epilogue variants; see gemmKernel.ep.
+//
+//go:noescape
+func gemmKernel14x32AVX512Ep(k int, a, b, c *float32, ldc int, alpha, beta float32, bias, r *float32, ldr int, floor float32)
+
+//go:noescape
+func gemmKernel6x16AVX2Ep(k int, a, b, c *float32, ldc int, alpha, beta float32, bias, r *float32, ldr int, floor float32)
+
+//go:noescape
+func conv8AVX512(taps int, offs *int, w, x, out *float32, ldo int, bias *float32, relu int)
+
+//go:noescape
+func conv8AVX2(taps int, offs *int, w, x, out *float32, ldo int, bias *float32, relu int)
+
 // fmaPeakAVX512 runs iters rounds of 24 independent 16-lane FMAs.
 //
 //go:noescape
@@ -25,12 +39,14 @@ func fmaPeakAVX2(iters int)
 func init() {
 	gemmKernels[AVX512] = gemmKernel{
 		name: "avx512 14x32", mr: 14, nr: 32, kc: 512, mc: 14 * 8, nc: 4096,
-		fn: gemmKernel14x32AVX512,
+		fn: gemmKernel14x32AVX512, ep: gemmKernel14x32AVX512Ep,
 	}
 	gemmKernels[AVX2] = gemmKernel{
 		name: "avx2 6x16", mr: 6, nr: 16, kc: 256, mc: 6 * 32, nc: 4096,
-		fn: gemmKernel6x16AVX2,
+		fn: gemmKernel6x16AVX2, ep: gemmKernel6x16AVX2Ep,
 	}
+	conv8Kernels[AVX512] = conv8Kernel{blk: 48, fn: conv8AVX512}
+	conv8Kernels[AVX2] = conv8Kernel{blk: 8, fn: conv8AVX2}
 	peakLoops[AVX512] = peakLoop{fn: fmaPeakAVX512, flopsPerIter: 2 * 24 * 16}
 	peakLoops[AVX2] = peakLoop{fn: fmaPeakAVX2, flopsPerIter: 2 * 12 * 8}
 }

@@ -1,6 +1,7 @@
 package simd
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -62,6 +63,88 @@ func TestSgemmPacked(t *testing.T) {
 				for i := range g2 {
 					if g2[i] != w2[i] {
 						t.Fatalf("%s→generic %+v: C[%d] = %v packed, %v from Sgemm", l, c, i, g2[i], w2[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestGemmKernelsEp checks every epilogue micro-kernel against
+// gemmKernelEpGo: with and without bias, residual and ReLU, beta 0 and 1.
+func TestGemmKernelsEp(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for l := Generic; l <= AVX512; l++ {
+		kern := gemmKernels[l]
+		if kern.ep == nil || !Supported(l) {
+			continue
+		}
+		mr, nr := kern.mr, kern.nr
+		for _, k := range []int{0, 1, 5, 64, 257} {
+			for _, beta := range []float32{0, 1} {
+				for mask := range 8 {
+					ldc, ldr := nr+3, nr+5
+					a, b := randSlice(r, mr*k+1), randSlice(r, nr*k+1)
+					bias, res, rp, ldrArg := randSlice(r, mr), randSlice(r, mr*ldr), zeros[:], 0
+					if mask&1 == 0 {
+						bias = zeros[:mr]
+					}
+					if mask&2 != 0 {
+						rp, ldrArg = res, ldr
+					}
+					floor := float32(math.Inf(-1))
+					if mask&4 != 0 {
+						floor = 0
+					}
+					const pad = 7
+					cs := padded(r, mr*ldc, pad)
+					want := append([]float32(nil), cs...)
+					gemmKernelEpGo(mr, nr, k, a, b, want[pad:], ldc, 1, beta, bias, rp, ldrArg, floor)
+					kern.ep(k, &a[0], &b[0], &cs[pad], ldc, 1, beta, &bias[0], &rp[0], ldrArg, floor)
+					for i := range cs {
+						if d := math.Abs(float64(cs[i] - want[i])); d > 1e-5*float64(k+2) {
+							t.Fatalf("%s k=%d beta=%v mask=%d: element %d: got %v, want %v", kern.name, k, beta, mask, i-pad, cs[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSgemmPackedEpilogue checks the fused epilogue against SgemmPacked
+// followed by the epilogue in plain Go, at every level, over shapes with
+// edge tiles, several depth blocks and both ways of splitting the work.
+func TestSgemmPackedEpilogue(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	cases := []struct{ m, n, k, threads int }{
+		{1, 1, 1, 1}, {15, 33, 17, 2}, {29, 300, 1030, 2}, {130, 97, 64, 2}, {3, 2000, 20, 2}, {8, 5, 0, 1},
+	}
+	forEachLevel(t, func(tb testing.TB, l Level) {
+		for _, c := range cases {
+			for mask := range 8 {
+				a, b := randSlice(r, c.m*c.k), randSlice(r, c.k*c.n)
+				ldc := c.n + 2
+				ep := &Epilogue{ReLU: mask&4 != 0}
+				if mask&1 != 0 {
+					ep.Bias = randSlice(r, c.m)
+				}
+				if mask&2 != 0 {
+					ep.R, ep.LDR = randSlice(r, c.m*(c.n+1)), c.n+1
+				}
+				prev := SetThreads(c.threads)
+				pa := PackA(false, c.m, c.k, a, max(1, c.k))
+				want := make([]float32, c.m*ldc)
+				got := make([]float32, c.m*ldc)
+				SgemmPacked(pa, false, c.n, 1, b, max(1, c.n), 0, want, ldc)
+				if ep.active() {
+					ep.apply(want, ldc, 0, c.m, 0, c.n)
+				}
+				SgemmPackedEpilogue(pa, false, c.n, b, max(1, c.n), got, ldc, ep)
+				SetThreads(prev)
+				for i := range got {
+					if d := math.Abs(float64(got[i] - want[i])); d > 1e-6*(1+math.Abs(float64(want[i]))) {
+						tb.Fatalf("%s %+v mask=%d: C[%d] = %v fused, %v unfused", l, c, mask, i, got[i], want[i])
 					}
 				}
 			}

@@ -5,22 +5,27 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"strings"
 
+	"github.com/reconpatch/rp/backbones"
 	"github.com/reconpatch/rp/internal/bench"
 	"github.com/reconpatch/rp/simd"
 )
 
 func runBench(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: rp bench gemm [flags]\n\nExample:\n  rp bench gemm -n 2048 -threads 2 -json   # GFLOP/s beside the FMA peak measured in the same process")
+		fmt.Fprintln(stderr, "usage: rp bench gemm|backbone [flags]\n\nExamples:\n  rp bench gemm -n 2048 -threads 2 -json   # GFLOP/s beside the FMA peak measured in the same process\n  rp bench backbone -backbone wide_resnet50_2 -size 224 -batch 8 -threads 2 -json   # ms per image to ReConPatch's taps")
 		return errUsage
 	}
 	switch args[0] {
 	case "gemm":
 		return runBenchGemm(args[1:], stdout, stderr)
+	case "backbone":
+		return runBenchBackbone(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "rp bench: unknown benchmark %q (want gemm)\n", args[0])
+	fmt.Fprintf(stderr, "rp bench: unknown benchmark %q (want gemm or backbone)\n", args[0])
 	return errUsage
 }
 
@@ -35,14 +40,8 @@ func runBenchGemm(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *level != "" {
-		l, err := simd.ParseLevel(*level)
-		if err != nil {
-			return err
-		}
-		if _, err := simd.SetLevel(l); err != nil {
-			return err
-		}
+	if err := setLevel(*level); err != nil {
+		return err
 	}
 	if *threads > runtime.GOMAXPROCS(0) {
 		runtime.GOMAXPROCS(*threads)
@@ -57,5 +56,56 @@ func runBenchGemm(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "sgemm n=%d threads=%d kernel=%s (%s): %.1f GFLOP/s median (%.2f ms), best %.1f; peak %.1f GFLOP/s → %.1f%% of peak\n",
 		res.N, res.Threads, res.Kernel, res.Tile, res.GFLOPS, res.MedianMS, res.BestGFLOPS, res.PeakGFLOPS, 100*res.Efficiency)
+	return nil
+}
+
+// setLevel forces the SIMD level named by a -kernel flag (empty: keep the best).
+func setLevel(name string) error {
+	if name == "" {
+		return nil
+	}
+	l, err := simd.ParseLevel(name)
+	if err != nil {
+		return err
+	}
+	_, err = simd.SetLevel(l)
+	return err
+}
+
+func runBenchBackbone(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("rp bench backbone", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("backbone", "wide_resnet50_2", "backbone: "+strings.Join(backbones.Names(), ", "))
+	weightsPath := fs.String("weights", "", "weight file (default: random weights; keras_resnet50: the installed model)")
+	size := fs.Int("size", 224, "input height and width")
+	batch := fs.Int("batch", 1, "images per forward pass")
+	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "worker threads")
+	runs := fs.Int("runs", 7, "timed passes after one warm-up; the median is reported")
+	level := fs.String("kernel", "", "force a SIMD level: avx512, avx2 or generic (default: the best this CPU has)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed passes to this file (go tool pprof)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := setLevel(*level); err != nil {
+		return err
+	}
+	var prof io.WriteCloser
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		prof = f
+	}
+	res, err := bench.Backbone(*name, *weightsPath, *size, *batch, *threads, *runs, prof)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	fmt.Fprintf(stdout, "%s to %s, %d×%d, batch %d, threads %d, kernel %s: %.1f ms/image median (best %.1f), %.2f GFLOP/image, %.1f GFLOP/s\n",
+		res.Backbone, strings.Join(res.Taps, "+"), res.Size, res.Size, res.Batch, res.Threads, res.Kernel, res.MSPerImage, res.BestMS, res.GFLOPPerImage, res.GFLOPS)
 	return nil
 }

@@ -27,7 +27,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{"add-normal", "add normal images to a trained model's memory bank (no retraining)", runAddNormal},
-		{"bench", "measure kernels (bench gemm)", runBench},
+		{"bench", "measure kernels and backbones (bench gemm, bench backbone)", runBench},
 		{"classify", "top-5 ImageNet classes of images (backbone sanity check)", runClassify},
 		{"convert", "convert weights (.pth, TF.js model.json) to safetensors", runConvert},
 		{"demo", "synthesise a data set, train, evaluate and write an HTML report", runDemo},

@@ -1,6 +1,7 @@
 // Command asmgen writes rp's amd64 assembly kernels: the SGEMM micro-kernels
-// (AVX-512 14×32 and AVX2+FMA 6×16) and the register-only FMA loops that
-// measure the CPU's peak. Run it through go generate in package simd:
+// (AVX-512 14×32 and AVX2+FMA 6×16), the direct-convolution kernels of
+// grouped convolutions (8 output channels × 48 or 8 positions), and the
+// register-only FMA loops that measure the CPU's peak. Run it through go generate in package simd:
 //
 //	go generate ./simd
 //
@@ -26,8 +27,12 @@ func main() {
 	g.p("//go:build amd64 && !purego")
 	g.p("")
 	g.p(`#include "textflag.h"`)
-	g.gemmKernel(avx512, 14, 32)
-	g.gemmKernel(avx2, 6, 16)
+	g.gemmKernel(avx512, 14, 32, false)
+	g.gemmKernel(avx2, 6, 16, false)
+	g.gemmKernel(avx512, 14, 32, true)
+	g.gemmKernel(avx2, 6, 16, true)
+	g.conv8Kernel(avx512, 3)
+	g.conv8Kernel(avx2, 1)
 	g.peak("fmaPeakAVX512", "Z", 24, 16)
 	g.peak("fmaPeakAVX2", "Y", 12, 8)
 
@@ -59,6 +64,15 @@ func (g *gen) i(format string, args ...any) { g.p("\t"+format, args...) }
 // Arguments: k+0, a+8, b+16, c+24, ldc+32 (elements), alpha+40, beta+44.
 const kernelArgs = "k int, a, b, c *float32, ldc int, alpha, beta float32"
 
+// The epilogue kernels (name suffix Ep) take three more arguments and store
+//
+//	C[i*ldc+j] = max(floor, alpha·Σ_p a[p*mr+i]·b[p*nr+j] + beta·C[i*ldc+j] + bias[i] + r[i*ldr+j])
+//
+// with the sums in that order; max keeps NaN. floor is 0 for a ReLU and −Inf
+// for none; bias (mr values) and r (ldr 0: one row of zeros) are never nil.
+// Arguments: as above, then bias+48, r+56, ldr+64 (elements), floor+72.
+const kernelEpArgs = kernelArgs + ", bias, r *float32, ldr int, floor float32"
+
 // isa describes a vector instruction set for the GEMM kernel generator.
 type isa struct {
 	name  string // suffix of the kernel name: AVX512, AVX2
@@ -79,13 +93,20 @@ var (
 // FMA would load it twice: one load per FMA saturates the load ports), into
 // 2·mr accumulators. The last four registers hold the two B vectors and two
 // alternating broadcasts, then alpha and beta for the store.
-func (g *gen) gemmKernel(x isa, mr, nr int) {
+//
+// With ep, the kernel is the epilogue variant (see kernelEpArgs).
+func (g *gen) gemmKernel(x isa, mr, nr int, ep bool) {
 	lanes := x.bytes / 4
 	if nr != 2*lanes || 2*mr+4 > x.regs {
 		log.Fatalf("gemmKernel %s: unsupported tile %dx%d", x.name, mr, nr)
 	}
 	r := func(n int) string { return fmt.Sprintf("%s%d", x.reg, n) }
 	name := fmt.Sprintf("gemmKernel%dx%d%s", mr, nr, x.name)
+	args, frame := kernelArgs, 48
+	if ep {
+		name += "Ep"
+		args, frame = kernelEpArgs, 76
+	}
 	acc := func(i, half int) string { return r(2*i + half) }
 	b0, b1 := r(x.regs-4), r(x.regs-3)
 	bc := [2]string{r(x.regs - 2), r(x.regs - 1)}
@@ -93,8 +114,8 @@ func (g *gen) gemmKernel(x isa, mr, nr int) {
 	const unroll = 4
 
 	g.p("")
-	g.p("// func %s(%s)", name, kernelArgs)
-	g.p("TEXT ·%s(SB), NOSPLIT, $0-48", name)
+	g.p("// func %s(%s)", name, args)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
 	g.i("MOVQ k+0(FP), CX")
 	g.i("MOVQ a+8(FP), AX")
 	g.i("MOVQ b+16(FP), BX")
@@ -147,27 +168,56 @@ func (g *gen) gemmKernel(x isa, mr, nr int) {
 	g.p("%s_store:", name)
 	g.i("VBROADCASTSS alpha+40(FP), %s", alpha)
 	g.i("VBROADCASTSS beta+44(FP), %s", beta)
+	var epi *epRegs
+	if ep {
+		// B's registers are free once the loop is done.
+		epi = &epRegs{bias: b0, floor: b1}
+		g.i("MOVQ bias+48(FP), R13")
+		g.i("MOVQ r+56(FP), R11")
+		g.i("MOVQ ldr+64(FP), R12")
+		g.i("SHLQ $2, R12")
+		g.i("VBROADCASTSS floor+72(FP), %s", b1)
+	}
 	g.i("MOVL beta+44(FP), R8")
 	g.i("TESTL $0x7fffffff, R8")
 	g.i("JEQ %s_beta0", name)
-	g.storeC(x, mr, acc, alpha, beta)
+	g.storeC(x, mr, acc, alpha, beta, epi)
 	g.p("%s_beta0:", name)
-	g.storeC(x, mr, acc, alpha, "")
+	g.storeC(x, mr, acc, alpha, "", epi)
 }
 
-// storeC emits C = alpha·acc (+ beta·C when beta names a register) for the
-// mr rows of the tile, then returns.
-func (g *gen) storeC(x isa, mr int, acc func(i, half int) string, alpha, beta string) {
+// epRegs are the registers an epilogue store uses: the row's bias
+// broadcast and the floor (bias in R13, residual row in R11, its stride in
+// bytes in R12).
+type epRegs struct{ bias, floor string }
+
+// storeC emits C = alpha·acc (+ beta·C when beta names a register), then,
+// with ep, + bias[i] + r[i, ·] and the max with the floor, for the mr rows
+// of the tile, then returns.
+func (g *gen) storeC(x isa, mr int, acc func(i, half int) string, alpha, beta string, ep *epRegs) {
 	for i := 0; i < mr; i++ {
+		if ep != nil {
+			g.i("VBROADCASTSS %d(R13), %s", 4*i, ep.bias)
+		}
 		for h := 0; h < 2; h++ {
 			g.i("VMULPS %s, %s, %s", alpha, acc(i, h), acc(i, h))
 			if beta != "" {
 				g.i("VFMADD231PS %d(DI), %s, %s", x.bytes*h, beta, acc(i, h))
 			}
+			if ep != nil {
+				g.i("VADDPS %s, %s, %s", ep.bias, acc(i, h), acc(i, h))
+				g.i("VADDPS %d(R11), %s, %s", x.bytes*h, acc(i, h), acc(i, h))
+				// Go operand order: max(floor, acc) with acc second, which
+				// is the operand returned when either is NaN.
+				g.i("VMAXPS %s, %s, %s", acc(i, h), ep.floor, acc(i, h))
+			}
 			g.i("VMOVUPS %s, %d(DI)", acc(i, h), x.bytes*h)
 		}
 		if i < mr-1 {
 			g.i("ADDQ DX, DI")
+			if ep != nil {
+				g.i("ADDQ R12, R11")
+			}
 		}
 	}
 	g.i("VZEROUPPER")
@@ -222,6 +272,99 @@ func (g *gen) peak(name, reg string, nacc, lanes int) {
 	g.i("DECQ CX")
 	g.i("JNE %s_loop", name)
 	g.p("%s_done:", name)
+	g.i("VZEROUPPER")
+	g.i("RET")
+}
+
+// conv8Args are the arguments of the direct-convolution kernels; see
+// conv8Kernel. Offsets: taps+0, offs+8, w+16, x+24, out+32, ldo+40, bias+48,
+// relu+56.
+const conv8Args = "taps int, offs *int, w, x, out *float32, ldo int, bias *float32, relu int"
+
+// conv8Kernel emits conv8<ISA>, the direct convolution of one block of
+// chunks·lanes consecutive output positions for 8 output channels:
+//
+//	out[o*ldo+q] = act(bias[o] + Σ_t w[t*8+o]·x[offs[t]+q]),  o < 8, q < chunks·lanes, t < taps
+//
+// act is max(·, 0) when relu ≠ 0 (NaN stays NaN). x is the
+// input at the block's first position; offs[t] is tap t's offset in it (an
+// input channel's plane and a kernel position in a zero-padded layout whose
+// rows are as wide as the output grid's). Per tap the chunks of input are
+// loaded once and each of the 8 weights broadcast once into a register
+// feeding chunks FMAs, into 8·chunks accumulators.
+func (g *gen) conv8Kernel(x isa, chunks int) {
+	const rows = 8
+	if rows*chunks+chunks+3 > x.regs {
+		log.Fatalf("conv8Kernel %s: %d chunks do not fit", x.name, chunks)
+	}
+	r := func(n int) string { return fmt.Sprintf("%s%d", x.reg, n) }
+	name := "conv8" + x.name
+	acc := func(o, c int) string { return r(o*chunks + c) }
+	in := func(c int) string { return r(rows*chunks + c) }
+	bc := [2]string{r(rows*chunks + chunks), r(rows*chunks + chunks + 1)}
+	zero := r(rows*chunks + chunks + 2)
+
+	g.p("")
+	g.p("// func %s(%s)", name, conv8Args)
+	g.p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
+	g.i("MOVQ taps+0(FP), CX")
+	g.i("MOVQ offs+8(FP), SI")
+	g.i("MOVQ w+16(FP), AX")
+	g.i("MOVQ x+24(FP), BX")
+	g.i("MOVQ out+32(FP), DI")
+	g.i("MOVQ ldo+40(FP), DX")
+	g.i("SHLQ $2, DX")
+	for o := 0; o < rows; o++ {
+		for c := 0; c < chunks; c++ {
+			g.i("%s %s, %s, %s", x.zero, acc(o, c), acc(o, c), acc(o, c))
+		}
+	}
+	g.i("TESTQ CX, CX")
+	g.i("JEQ %s_store", name)
+	g.p("%s_loop:", name)
+	g.i("MOVQ (SI), R8")
+	g.i("LEAQ (BX)(R8*4), R9")
+	for c := 0; c < chunks; c++ {
+		g.i("VMOVUPS %d(R9), %s", c*x.bytes, in(c))
+	}
+	for o := 0; o < rows; o++ {
+		b := bc[o%2]
+		g.i("VBROADCASTSS %d(AX), %s", 4*o, b)
+		for c := 0; c < chunks; c++ {
+			g.i("VFMADD231PS %s, %s, %s", in(c), b, acc(o, c))
+		}
+	}
+	g.i("ADDQ $8, SI")
+	g.i("ADDQ $%d, AX", 4*rows)
+	g.i("DECQ CX")
+	g.i("JNE %s_loop", name)
+
+	g.p("%s_store:", name)
+	g.i("MOVQ bias+48(FP), R8")
+	for o := 0; o < rows; o++ {
+		g.i("VBROADCASTSS %d(R8), %s", 4*o, bc[0])
+		for c := 0; c < chunks; c++ {
+			g.i("VADDPS %s, %s, %s", bc[0], acc(o, c), acc(o, c))
+		}
+	}
+	g.i("MOVQ relu+56(FP), R10")
+	g.i("TESTQ R10, R10")
+	g.i("JEQ %s_write", name)
+	g.i("%s %s, %s, %s", x.zero, zero, zero, zero)
+	for o := 0; o < rows; o++ {
+		for c := 0; c < chunks; c++ {
+			g.i("VMAXPS %s, %s, %s", acc(o, c), zero, acc(o, c)) // keeps NaN
+		}
+	}
+	g.p("%s_write:", name)
+	for o := 0; o < rows; o++ {
+		for c := 0; c < chunks; c++ {
+			g.i("VMOVUPS %s, %d(DI)", acc(o, c), c*x.bytes)
+		}
+		if o < rows-1 {
+			g.i("ADDQ DX, DI")
+		}
+	}
 	g.i("VZEROUPPER")
 	g.i("RET")
 }

@@ -6,7 +6,6 @@ package bench
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"time"
 
 	"github.com/reconpatch/rp/simd"
@@ -63,11 +62,7 @@ func Gemm(n, threads, runs int) (GemmResult, error) {
 		times[i] = time.Since(start).Seconds()
 	}
 	measurePeak()
-	slices.Sort(times)
-	med := times[len(times)/2]
-	if len(times)%2 == 0 {
-		med = (times[len(times)/2-1] + times[len(times)/2]) / 2
-	}
+	med := median(times) // sorts times
 	res.MedianMS = med * 1e3
 	res.GFLOPS = flops / med / 1e9
 	res.BestGFLOPS = flops / times[0] / 1e9
