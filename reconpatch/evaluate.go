@@ -54,7 +54,8 @@ type Evaluation struct {
 // Evaluate scores every test image of ds and computes image AUROC and
 // F1-max, and, where masks exist, pixel AUROC, AUPRO (FPR ≤ 0.3) and pixel
 // F1-max at the backbone's input resolution (masks go through the same
-// resize and crop as the images, nearest neighbour). A defect type without
+// resize and crop as the images, nearest neighbour; a pixel is defective
+// from ds.MaskThreshold up). A defect type without
 // masks still counts for the image metrics.
 func Evaluate(ctx context.Context, m *Model, ds *dataset.Dataset, rep Reporter) (*Evaluation, error) {
 	rep = reporterOrNop(rep)
@@ -81,6 +82,7 @@ func Evaluate(ctx context.Context, m *Model, ds *dataset.Dataset, rep Reporter) 
 		return nil, err
 	}
 	pre := m.Options.preprocess()
+	pre.MaskThreshold = ds.MaskThreshold
 	overall := newSetEval()
 	overall.pix = metrics.NewPixelEvaluator(metrics.Options{CurvePoints: 200})
 	perType := map[string]*setEval{}

@@ -3,6 +3,8 @@ package reconpatch
 import (
 	"context"
 	"errors"
+	"fmt"
+	"image"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/reconpatch/rp/reconpatch/dataset"
+	"github.com/reconpatch/rp/reconpatch/imageio"
+	"github.com/reconpatch/rp/reconpatch/render"
 	"github.com/reconpatch/rp/reconpatch/synth"
 	"github.com/reconpatch/rp/weights"
 )
@@ -113,7 +117,54 @@ func TestFitSaveLoadEvaluate(t *testing.T) {
 					t.Errorf("metric %v out of [0, 1]", v)
 				}
 			}
+			if method == MethodPatchCore {
+				checkMaskThreshold(t, back, ds, o)
+			}
 		})
+	}
+}
+
+// checkMaskThreshold rewrites ds's masks with their defective pixels at
+// grey level 100: Dataset.MaskThreshold 100 must then give the metrics of
+// the original masks (want), and 101 must find no defective pixel.
+func checkMaskThreshold(t *testing.T, m *Model, ds *dataset.Dataset, want Metrics) {
+	t.Helper()
+	soft := *ds
+	soft.Test = append([]dataset.Sample(nil), ds.Test...)
+	dir := t.TempDir()
+	for i, s := range soft.Test {
+		if s.MaskPath == "" {
+			continue
+		}
+		mk, err := imageio.Load(s.MaskPath, imageio.Preprocess{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := image.NewGray(image.Rect(0, 0, mk.W, mk.H))
+		for j := range g.Pix {
+			if mk.Pix[3*j] >= 128 {
+				g.Pix[j] = 100
+			}
+		}
+		soft.Test[i].MaskPath = filepath.Join(dir, fmt.Sprintf("%d_mask.png", i))
+		if err := render.WritePNG(soft.Test[i].MaskPath, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	soft.MaskThreshold = 100
+	ev, err := Evaluate(context.Background(), m, &soft, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ev.Overall; *got.PixelAUROC != *want.PixelAUROC || *got.AUPRO != *want.AUPRO {
+		t.Errorf("masks at grey 100, threshold 100: pixel AUROC %v, AUPRO %v; want %v, %v", *got.PixelAUROC, *got.AUPRO, *want.PixelAUROC, *want.AUPRO)
+	}
+	soft.MaskThreshold = 101
+	if ev, err = Evaluate(context.Background(), m, &soft, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Overall.AUPRO != nil {
+		t.Errorf("masks at grey 100, threshold 101: AUPRO %v, want none (no defective pixel)", *ev.Overall.AUPRO)
 	}
 }
 

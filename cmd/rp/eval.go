@@ -25,6 +25,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	weightsPath := fs.String("weights", "", "backbone weight file (default: the one the model was trained with)")
 	jsonPath := fs.String("json", "", "also write the metrics as JSON to this file")
 	reportDir := fs.String("report", "", "also write an HTML report (metrics, ROC, score histograms, worst images with heatmaps) to DIR/report.html")
+	maskThreshold := fs.Uint("mask-threshold", 128, "grey level (1-255) from which a mask pixel counts as defective; for soft-edged masks")
 	quiet := fs.Bool("q", false, "no progress output")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: rp eval -model MODEL -data DIR [-json FILE] [-report DIR]\n\nScores a data set's test images and prints image AUROC, pixel AUROC, AUPRO and F1-max, overall and per defect type.\n\nExample:\n  rp eval -model tile.rpm -data ../shared/datasets/magnetic-tile -json metrics.json\n\nFlags:\n")
@@ -44,10 +45,14 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err := m.UseBackbone(*weightsPath); err != nil {
 		return err
 	}
+	if *maskThreshold < 1 || *maskThreshold > 255 {
+		return fmt.Errorf("rp eval: -mask-threshold %d: need a grey level from 1 to 255", *maskThreshold)
+	}
 	ds, err := dataset.Open(*data)
 	if err != nil {
 		return err
 	}
+	ds.MaskThreshold = uint8(*maskThreshold)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ev, err := reconpatch.Evaluate(ctx, m, ds, &barReporter{w: stderr, quiet: *quiet})

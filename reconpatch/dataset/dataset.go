@@ -92,6 +92,11 @@ type Dataset struct {
 	Validation []Sample // validation/good (MVTec layout), when present
 	Test       []Sample // test/<type>/*, types in name order; empty for Folder
 	Warnings   []Warning
+	// MaskThreshold is the grey level from which a ground-truth mask pixel
+	// counts as defective (0 means 128). Masks with soft edges (values
+	// between 0 and 255) score differently at 1 (any non-zero pixel) and
+	// 255 (only fully marked pixels); Open leaves it 0.
+	MaskThreshold uint8
 }
 
 // Errors returned (wrapped, with the folder) by Detect and Open.
