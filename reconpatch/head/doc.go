@@ -3,7 +3,7 @@
 //
 // A Head is the representation layer f = Linear(D_in → D_f) and the
 // projection layer g = Linear(D_f → D_g), both affine with bias and without
-// activation (default 1024 → 512 → 128). After training only f is used:
+// activation (default 1024 → 512 → 256). After training only f is used:
 // Embed maps patch features N×D_in to the memory-bank embeddings N×D_f on
 // the SGEMM, without a tape (Head is also an nn.Layer, so reconpatch.Embed
 // takes it). Tensors/FromTensors and StateDict/FromStateDict export and

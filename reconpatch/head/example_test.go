@@ -20,9 +20,9 @@ func ExampleTrain() {
 		panic(err)
 	}
 
-	cfg := head.DefaultTrainConfig() // section 12 defaults: 120 epochs, batch 512, AdamP lr 1e-5, …
-	cfg.FDim, cfg.GDim = 32, 16      // a small head for the example
-	cfg.Epochs, cfg.Batch, cfg.LR = 3, 256, 1e-3
+	cfg := head.DefaultTrainConfig()                                   // the defaults: 30 epochs of 140 batches of 512, AdamP lr 1e-5, …
+	cfg.FDim, cfg.GDim = 32, 16                                        // a small head for the example
+	cfg.Epochs, cfg.Batch, cfg.StepsPerEpoch, cfg.LR = 3, 256, 0, 1e-3 // 3 full passes
 	h, hist, err := head.Train(context.Background(), src, cfg, func(s head.EpochStats) {
 		fmt.Printf("epoch %d/%d: %d steps, lr %.2g\n", s.Epoch, s.Epochs, s.Steps, s.LR)
 	})

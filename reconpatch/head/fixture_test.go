@@ -148,7 +148,7 @@ func TestTrainAgainstTorch(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				cfg.Batch, cfg.Init, cfg.Seed = x.Dim(0), h0, 3
+				cfg.Batch, cfg.StepsPerEpoch, cfg.Init, cfg.Seed = x.Dim(0), 0, h0, 3
 				var hist head.History
 				final, hist, err = head.Train(context.Background(), src, cfg, nil)
 				if err != nil {

@@ -12,11 +12,13 @@ import (
 	"github.com/reconpatch/rp/weights"
 )
 
-// Default widths of section 12: f = Linear(1024 → 512), g = Linear(512 → 128).
+// Default widths: f = Linear(1024 → 512) as section 12; g = Linear(512 → 256),
+// twice section 12's 128, which localised better on magnetic-tile over two
+// seeds (docs/RESULTS.md).
 const (
 	DefaultInDim = 1024
 	DefaultFDim  = 512
-	DefaultGDim  = 128
+	DefaultGDim  = 256
 )
 
 // Names of the head's tensors in a model file, in the order Tensors and

@@ -153,7 +153,8 @@ func fixedLabelLoss(h *head.Head, x []float32, d int, w *tensor.Tensor, cfg head
 func smallConfig() head.TrainConfig {
 	cfg := head.DefaultTrainConfig()
 	cfg.FDim, cfg.GDim = 32, 16
-	cfg.Epochs, cfg.Batch = 25, 256
+	cfg.Epochs, cfg.Batch, cfg.StepsPerEpoch = 25, 256, 0 // full passes
+	cfg.AdaptiveSigma = false
 	cfg.LR = 1e-3
 	cfg.Seed = 7
 	return cfg
