@@ -2,6 +2,7 @@ package backbones
 
 import (
 	"fmt"
+	"github.com/reconpatch/rp/internal/parallel"
 	"math"
 	"slices"
 
@@ -100,7 +101,7 @@ func (a *affineReLU) forward(src []float32, n, cTot, h, w int) *tensor.Tensor {
 	out := nn.Temp(n, c, h, w)
 	dst := out.Data()
 	planes := n * c
-	parallel(planes, planes*hw >= 1<<16, func(p int) {
+	splitPlanes(planes, planes*hw >= 1<<16, func(p int) {
 		img, ch := p/c, p%c
 		in := src[(img*cTot+ch)*hw:][:hw]
 		o := dst[p*hw:][:hw]
@@ -112,9 +113,9 @@ func (a *affineReLU) forward(src []float32, n, cTot, h, w int) *tensor.Tensor {
 	return out
 }
 
-// parallel calls f(i) for i in [0, n), split into contiguous ranges over
+// splitPlanes calls f(i) for i in [0, n), split into contiguous ranges over
 // simd.Threads() goroutines when split is set.
-func parallel(n int, split bool, f func(i int)) {
+func splitPlanes(n int, split bool, f func(i int)) {
 	workers := min(simd.Threads(), n)
 	if !split || workers <= 1 {
 		for i := range n {
@@ -122,19 +123,11 @@ func parallel(n int, split bool, f func(i int)) {
 		}
 		return
 	}
-	done := make(chan struct{}, workers)
-	for w := range workers {
-		lo, hi := w*n/workers, (w+1)*n/workers
-		go func() {
-			for i := lo; i < hi; i++ {
-				f(i)
-			}
-			done <- struct{}{}
-		}()
-	}
-	for range workers {
-		<-done
-	}
+	parallel.Run(workers, func(w int) {
+		for i := w * n / workers; i < (w+1)*n/workers; i++ {
+			f(i)
+		}
+	})
 }
 
 // denseLayer is norm1 → relu1 → conv1 (1×1) → norm2 → relu2 → conv2 (3×3),

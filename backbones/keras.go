@@ -73,6 +73,7 @@ type kerasOp struct {
 	same  *samePad   // kConv, kMaxPool, kAvgPool with "same" padding computed per input size
 	pad   nn.ZeroPad2d
 	pool  [2][2]int // kernel, stride
+	ppad  [2]int    // kMaxPool, kAvgPool: padding of a folded ZeroPadding2D (valid pools)
 	dense *nn.Linear
 	bn    *nn.BatchNorm2d
 	keep  bool // kGlobalAvg, kGlobalMax: N×C×1×1 rather than N×C
@@ -361,6 +362,14 @@ func (kb *kerasBuilder) layer(l *weights.Layer) error {
 		op := &kerasOp{kind: kind, layer: l.Name, in: []int{id}, pool: [2][2]int{c.PoolSize, c.Strides}}
 		switch c.Padding {
 		case "valid", "":
+			// ZeroPadding2D → MaxPooling2D over values that cannot be
+			// negative (a ReLU's): padding with zeros is padding with −∞,
+			// which the pool does without copying its input.
+			pad := kb.foldablePad(id)
+			if kind == kMaxPool && pad != nil && kb.nonNegative(pad.in[0]) && 2*pad.pad.Top <= c.PoolSize[0] && 2*pad.pad.Left <= c.PoolSize[1] {
+				op.in[0] = pad.in[0]
+				op.ppad = [2]int{pad.pad.Top, pad.pad.Left}
+			}
 		case "same":
 			op.same = &samePad{kernel: c.PoolSize, stride: c.Strides, dilation: [2]int{1, 1}}
 		default:
@@ -439,6 +448,36 @@ func (kb *kerasBuilder) extend(l *weights.Layer, in *kexpr, p *pendingConv) {
 	kb.vals[l.Name] = in
 }
 
+// foldablePad returns the ZeroPadding2D step that computes value id if the
+// layer being compiled is its only consumer and it pads both sides of each
+// dimension alike, so that the consumer can pad instead; otherwise nil.
+func (kb *kerasBuilder) foldablePad(id int) *kerasOp {
+	op := kb.producer(id)
+	if op == nil || op.kind != kPad || kb.uses[op.layer] != 1 {
+		return nil
+	}
+	if p := op.pad; p.Top != p.Bottom || p.Left != p.Right {
+		return nil
+	}
+	return op
+}
+
+// nonNegative reports whether value id is the output of a rectifier.
+func (kb *kerasBuilder) nonNegative(id int) bool {
+	op := kb.producer(id)
+	return op != nil && (op.kind == kReLU || op.kind == kConv && op.conv != nil && op.conv.Options().Activation == nn.ActivationReLU)
+}
+
+// producer returns the step that computes value id, or nil for the input.
+func (kb *kerasBuilder) producer(id int) *kerasOp {
+	for _, op := range kb.k.ops {
+		if op.out == id {
+			return op
+		}
+	}
+	return nil
+}
+
 func (kb *kerasBuilder) conv2D(l *weights.Layer, in *kexpr) error {
 	c := l.Conv2D
 	if in.rank != 4 {
@@ -478,11 +517,18 @@ func (kb *kerasBuilder) conv2D(l *weights.Layer, in *kexpr) error {
 	if c.UseBias {
 		bias = kb.get(l.Name+"/bias", c.Filters)
 	}
+	id := kb.materialize(in)
+	if pad := kb.foldablePad(id); pad != nil && same == nil {
+		// ZeroPadding2D → Conv2D: the convolution pads instead, without
+		// copying its input.
+		id = pad.in[0]
+		opts.Padding[0] += pad.pad.Top
+		opts.Padding[1] += pad.pad.Left
+	}
 	var conv *nn.Conv2d
 	if k != nil && (bias != nil || !c.UseBias) {
 		conv = kb.foldConv(l.Name, hwioToOIHW(k), bias, nil, opts, nn.ActivationNone)
 	}
-	id := kb.materialize(in)
 	p := &pendingConv{tail: l.Name, uses: kb.uses[l.Name], conv: conv, same: same, input: id, residual: -1, act: act, bnDone: act != nn.ActivationNone}
 	kb.vals[l.Name] = &kexpr{id: -1, p: p, rank: 4, ch: c.Filters}
 	return nil
@@ -844,8 +890,9 @@ func (op *kerasOp) outShape(shapes []valueShape) (valueShape, error) {
 			}
 			oh, ow = (x[2]+s[0]-1)/s[0], (x[3]+s[1]-1)/s[1]
 		} else {
-			oh, ow = (x[2]-k[0])/s[0]+1, (x[3]-k[1])/s[1]+1
-			if x[2] < k[0] || x[3] < k[1] {
+			h, w := x[2]+2*op.ppad[0], x[3]+2*op.ppad[1]
+			oh, ow = (h-k[0])/s[0]+1, (w-k[1])/s[1]+1
+			if h < k[0] || w < k[1] {
 				oh = 0
 			}
 		}
@@ -922,7 +969,7 @@ func (op *kerasOp) run(vals []*tensor.Tensor) *tensor.Tensor {
 	case kPad:
 		return op.pad.Forward(x)
 	case kMaxPool, kAvgPool:
-		var pad [2]int
+		pad := op.ppad
 		if op.same != nil {
 			ph, pw := op.same.pads(x.Dim(2), x.Dim(3))
 			pad = [2]int{ph[0], pw[0]}

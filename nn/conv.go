@@ -84,14 +84,10 @@ func (c *Conv2d) packedGroups() []*simd.PackedA {
 	return p.groups
 }
 
-// Tuning of the im2col path; variables so that tests can force tiny tiles.
-var (
-	// colBudget is the size in floats (4 MB) of the unfolded tile of input
-	// that one GEMM consumes.
-	colBudget = 1 << 20
-	// minTileCols is the fewest output positions a tile holds, whatever kg.
-	minTileCols = 64
-)
+// tileCols is the width in output positions of the im2col tiles; 0 lets
+// simd.SgemmPackedEpilogueCols pick it for the cache. Tests set a few
+// positions, so that tiles start and end inside output rows.
+var tileCols = 0
 
 // parallelFlops is the GEMM size below which simd.Sgemm runs on one worker;
 // convolutions made of many such products run them side by side instead.
@@ -333,8 +329,9 @@ func ConvFLOPs() uint64 { return convFLOPs.Load() }
 //
 //	y[img, group] (O/g × OH·OW) = W[group] (O/g × kg) · cols (kg × OH·OW)
 //
-// where cols is x[img, group] unfolded (im2col), computed tile by tile of
-// output positions so that the unfolded tile stays within colBudget. A 1×1
+// where cols is x[img, group] unfolded (im2col). The unfolded matrix is never
+// stored whole: simd.SgemmPackedEpilogueCols has each worker unfold a tile
+// of output positions that fits its cache and multiply it at once. A 1×1
 // stride-1 unpadded kernel needs no unfolding: cols is x itself.
 func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 	g := c.groups
@@ -346,60 +343,36 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 		return
 	}
 	direct := c.kh == 1 && c.kw == 1 && c.stride == [2]int{1, 1} && c.pad == [2]int{}
-	nt := p
-	if !direct {
-		nt = min(p, max(minTileCols, colBudget/kg))
-	}
 	units, workers := n*g, 1
-	if units > 1 && 2*og*kg*nt < parallelFlops {
-		// Each GEMM is too small for simd.Sgemm to share out: run several
-		// at once instead, each on one worker, sharing the scratch budget.
+	if units > 1 && 2*og*kg*p < parallelFlops {
+		// Each GEMM is too small for simd to share out: run several at
+		// once instead, each on one worker.
 		workers = min(simd.Threads(), units)
-		if !direct {
-			nt = min(p, max(minTileCols, colBudget/workers/kg))
-		}
 	}
 	packed := c.packedGroups()
-	// With one unit at a time, the GEMM uses every core; the data movement
-	// around it (im2col) is split over them too.
-	inner := 1
-	if workers == 1 {
-		inner = simd.Threads()
-	}
 	parallelFor(units, workers, func(u int) {
 		img, grp := u/g, u%g
 		xg := x[(img*c.inC+grp*cg)*hw:][:cg*hw]
 		a := packed[grp] // og × kg
 		yOff := (img*c.outC + grp*og) * p
 		yg := y[yOff:][:og*p]
-		var rg, bg []float32
-		if r != nil {
-			rg = r[yOff:][:og*p]
-		}
+		var bg []float32
 		if c.bias != nil {
 			bg = c.bias[grp*og:][:og]
 		}
 		// The epilogue (bias, residual, activation) runs inside the GEMM,
 		// on each tile as it is stored.
 		ep := &simd.Epilogue{Bias: bg, ReLU: c.act == ActivationReLU}
-		if rg != nil {
-			ep.R, ep.LDR = rg, p
+		if r != nil {
+			ep.R, ep.LDR = r[yOff:][:og*p], p
 		}
 		if direct {
 			simd.SgemmPackedEpilogue(a, false, p, xg, hw, yg, p, ep)
 			return
 		}
-		buf := getScratch(kg * nt)
-		defer putScratch(buf)
-		for p0 := 0; p0 < p; p0 += nt {
-			p1 := min(p0+nt, p)
-			col := (*buf)[:kg*(p1-p0)]
-			c.im2col(col, xg, cg, h, w, ow, p0, p1, inner)
-			if rg != nil {
-				ep.R = rg[p0:]
-			}
-			simd.SgemmPackedEpilogue(a, false, p1-p0, col, p1-p0, yg[p0:], p, ep)
-		}
+		simd.SgemmPackedEpilogueCols(a, p, tileCols, func(col []float32, p0, p1 int) {
+			c.im2col(col, xg, cg, h, w, ow, p0, p1)
+		}, yg, p, ep)
 	})
 }
 
@@ -480,29 +453,12 @@ func (c *Conv2d) runDirect(x, y []float32, n, h, w, oh, ow int) {
 // over OH×OW) into col, kg × (p1−p0): row (ci·KH + i)·KW + j, column q holds
 // x[ci, oh·sh − ph + i·dh, ow·sw − pw + j·dw] for position p0+q = oh·OW + ow,
 // or zero where that lies in the padding. x is one group's cg×H×W channels.
-func (c *Conv2d) im2col(col, x []float32, cg, h, w, ow, p0, p1, workers int) {
-	if workers > 1 && cg > 1 && (p1-p0)*cg*c.kh*c.kw >= minParallelElems {
-		parts := min(workers, cg)
-		parallelFor(parts, parts, func(i int) {
-			ci0, ci1 := cg*i/parts, cg*(i+1)/parts
-			c.im2colChannels(col, x, ci0, ci1, h, w, ow, p0, p1)
-		})
-		return
-	}
-	c.im2colChannels(col, x, 0, cg, h, w, ow, p0, p1)
-}
-
-// minParallelElems is the size below which a conv's im2col is not split
-// over workers.
-const minParallelElems = 1 << 15
-
-// im2colChannels writes the rows of col that input channels [ci0, ci1) give.
-func (c *Conv2d) im2colChannels(col, x []float32, ci0, ci1, h, w, ow, p0, p1 int) {
+func (c *Conv2d) im2col(col, x []float32, cg, h, w, ow, p0, p1 int) {
 	cols := p1 - p0
 	sh, sw := c.stride[0], c.stride[1]
 	oh0, oh1 := p0/ow, (p1-1)/ow // first and last output rows, inclusive
-	r := ci0 * c.kh * c.kw
-	for ci := ci0; ci < ci1; ci++ {
+	r := 0
+	for ci := range cg {
 		plane := x[ci*h*w:][:h*w]
 		for i := 0; i < c.kh; i++ {
 			ihOff := i*c.dil[0] - c.pad[0] // ih = oh·sh + ihOff

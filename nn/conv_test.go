@@ -33,9 +33,8 @@ func forEachLevel(t *testing.T, f func(t *testing.T)) {
 // withTinyTiles runs f with im2col tiles of a few output positions, so that
 // tiles start and end inside output rows.
 func withTinyTiles(f func()) {
-	b, m := colBudget, minTileCols
-	colBudget, minTileCols = 0, 5
-	defer func() { colBudget, minTileCols = b, m }()
+	defer func(old int) { tileCols = old }(tileCols)
+	tileCols = 5
 	f()
 }
 

@@ -39,37 +39,36 @@ func (p MaxPool2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	if oh < 1 || ow < 1 {
 		panic(fmt.Sprintf("nn: MaxPool2d.Forward: input shape %v is too small for kernel %v with padding %v and dilation %v", x.Shape(), k, pad, dil))
 	}
-	out := tensor.New(n, c, oh, ow)
+	out := Temp(n, c, oh, ow)
 	src, dst := data(x), out.Data()
 	negInf := float32(math.Inf(-1))
+	// The taps of each output column and row that fall inside the input:
+	// j in [cols[xo][0], cols[xo][1]), likewise i.
+	cols, rows := poolTaps(w, ow, k[1], s[1], pad[1], dil[1]), poolTaps(h, oh, k[0], s[0], pad[0], dil[0])
+	// Separably: each output row first takes the maximum down its window's
+	// input rows, column by column, then across each window's columns.
+	// Every step is independent of the last, and max is branch-free.
 	forPlanes(n*c, oh*ow*k[0]*k[1], func(pl int) {
 		in, o := src[pl*h*w:][:h*w], dst[pl*oh*ow:][:oh*ow]
-		for y := 0; y < oh; y++ {
-			for xo := 0; xo < ow; xo++ {
-				m := negInf
-				for i := 0; i < k[0]; i++ {
-					ih := y*s[0] - pad[0] + i*dil[0]
-					if ih < 0 || ih >= h {
-						continue
-					}
-					row := in[ih*w:][:w]
-					for j := 0; j < k[1]; j++ {
-						iw := xo*s[1] - pad[1] + j*dil[1]
-						if iw < 0 || iw >= w {
-							continue
-						}
-						if v := row[iw]; v > m || v != v {
-							m = v
-							if v != v {
-								break
-							}
-						}
-					}
-					if m != m {
-						break
-					}
+		down := make([]float32, w)
+		for y := range oh {
+			for iw := range down {
+				down[iw] = negInf
+			}
+			for i := rows[y][0]; i < rows[y][1]; i++ {
+				row := in[(y*s[0]-pad[0]+i*dil[0])*w:][:w]
+				for iw, v := range row {
+					down[iw] = max(down[iw], v) // NaN wins, as in PyTorch
 				}
-				o[y*ow+xo] = m
+			}
+			orow := o[y*ow:][:ow]
+			for xo := range orow {
+				m := negInf
+				base := xo*s[1] - pad[1]
+				for j := cols[xo][0]; j < cols[xo][1]; j++ {
+					m = max(m, down[base+j*dil[1]])
+				}
+				orow[xo] = m
 			}
 		}
 	})
@@ -281,6 +280,24 @@ func checkPool(layer string, k, s, pad, dil [2]int) {
 // forPlanes calls f for each of n independent planes, on several goroutines
 // when there is enough work (cost is the work per plane, in element
 // operations).
+// poolTaps returns, for each of the out windows along a dimension of size
+// in, the range [lo, hi) of its taps t (input index o·stride − pad + t·dil)
+// that fall inside the input.
+func poolTaps(in, out, k, stride, pad, dil int) [][2]int {
+	taps := make([][2]int, out)
+	for o := range taps {
+		lo, hi := 0, k
+		for lo < k && o*stride-pad+lo*dil < 0 {
+			lo++
+		}
+		for hi > lo && o*stride-pad+(hi-1)*dil >= in {
+			hi--
+		}
+		taps[o] = [2]int{lo, hi}
+	}
+	return taps
+}
+
 func forPlanes(n, cost int, f func(i int)) {
 	workers := 1
 	if n*cost >= 1<<16 {

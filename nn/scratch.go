@@ -1,8 +1,8 @@
 package nn
 
 import (
+	"github.com/reconpatch/rp/internal/parallel"
 	"sync"
-	"sync/atomic"
 
 	"github.com/reconpatch/rp/tensor"
 )
@@ -69,33 +69,7 @@ func putScratch(b *[]float32) {
 // (the caller's included). Work is handed out one index at a time, so the
 // indices should be coarse: an image, a group, a channel plane.
 func parallelFor(n, workers int, f func(i int)) {
-	workers = min(workers, n)
-	if workers <= 1 {
-		for i := 0; i < n; i++ {
-			f(i)
-		}
-		return
-	}
-	var next atomic.Int64
-	run := func() {
-		for {
-			i := int(next.Add(1) - 1)
-			if i >= n {
-				return
-			}
-			f(i)
-		}
-	}
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run()
-		}()
-	}
-	run()
-	wg.Wait()
+	parallel.For(n, workers, f)
 }
 
 // temps holds the storage of tensors released by Release, by length, for

@@ -2,8 +2,8 @@ package simd
 
 import (
 	"fmt"
+	"github.com/reconpatch/rp/internal/parallel"
 	"math"
-	"sync"
 	"sync/atomic"
 )
 
@@ -277,20 +277,7 @@ func nearestRows(l Level, threads int, a []float32, m, lda int, b []float32, n, 
 			}
 		}
 	}
-	if workers <= 1 {
-		work()
-	} else {
-		var wg sync.WaitGroup
-		for w := 1; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				work()
-			}()
-		}
-		work()
-		wg.Wait()
-	}
+	parallel.Run(workers, func(int) { work() })
 
 	for i := 0; i < m; i++ {
 		best := res[i]
@@ -325,18 +312,9 @@ func parallelFor(n, workers int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		lo, hi := share(n, workers, w)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
-	}
-	lo, hi := share(n, workers, 0)
-	fn(lo, hi)
-	wg.Wait()
+	parallel.Run(workers, func(w int) {
+		fn(share(n, workers, w))
+	})
 }
 
 // chains is the arithmetic of a·b and a·a at one level for depth d. With

@@ -2,6 +2,7 @@ package simd
 
 import (
 	"fmt"
+	"github.com/reconpatch/rp/internal/parallel"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -142,7 +143,14 @@ func run(j *gemmJob, threads int) {
 		threads = 1
 	}
 	threads = max(1, min(threads, max(mTiles, nTiles)))
-	j.splitM = mTiles >= 2*threads || mTiles >= nTiles
+	if j.pa != nil {
+		// A is packed already, so splitting columns costs nothing extra:
+		// each worker packs its own panels of B and never waits for the
+		// other. Split rows only where that balances the work better.
+		j.splitM = imbalance(mTiles, threads) < imbalance(nTiles, threads)
+	} else {
+		j.splitM = mTiles >= 2*threads || mTiles >= nTiles
+	}
 	if j.splitM {
 		threads = min(threads, mTiles)
 	} else {
@@ -161,16 +169,7 @@ func run(j *gemmJob, threads int) {
 		j.work(0)
 		return
 	}
-	var wg sync.WaitGroup
-	for w := 1; w < threads; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			j.work(w)
-		}(w)
-	}
-	j.work(0)
-	wg.Wait()
+	parallel.Run(threads, j.work)
 }
 
 // work is one worker's share of the five Goto loops.
@@ -392,6 +391,12 @@ func packB(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc, q0, q1, nr int
 // share splits n items over workers and returns worker w's half-open range.
 func share(n, workers, w int) (lo, hi int) {
 	return n * w / workers, n * (w + 1) / workers
+}
+
+// imbalance is the ratio of the most tiles any of the workers gets to the
+// mean when tiles are shared out evenly.
+func imbalance(tiles, workers int) float64 {
+	return float64(ceilDiv(tiles, workers)*workers) / float64(tiles)
 }
 
 func ceilDiv(a, b int) int    { return (a + b - 1) / b }

@@ -3,6 +3,8 @@ package simd
 import (
 	"fmt"
 	"math"
+
+	"github.com/reconpatch/rp/internal/parallel"
 )
 
 // PackedA is the left operand of products C = α·A·op(B) + β·C packed once,
@@ -170,18 +172,36 @@ func SgemmPackedEpilogue(a *PackedA, transB bool, n int, b []float32, ldb int, c
 	}
 	checkMatrix("B", transB, k, n, b, ldb)
 	checkMatrix("C", false, m, n, c, ldc)
-	if ep.active() {
-		if ep.Bias != nil && len(ep.Bias) < m {
-			panic(fmt.Sprintf("simd: SgemmPackedEpilogue: %d bias values for %d rows", len(ep.Bias), m))
-		}
-		if ep.R != nil {
-			checkMatrix("R", false, m, n, ep.R, ep.LDR)
-		}
-	} else {
-		ep = nil
+	ep = checkEpilogue("SgemmPackedEpilogue", ep, m, n)
+	packedEpilogue(Threads(), a, transB, n, b, ldb, c, ldc, ep)
+}
+
+// checkEpilogue panics if ep does not fit an m×n product and returns it, or
+// nil if it does nothing.
+func checkEpilogue(fn string, ep *Epilogue, m, n int) *Epilogue {
+	if !ep.active() {
+		return nil
 	}
+	if ep.Bias != nil && len(ep.Bias) < m {
+		panic(fmt.Sprintf("simd: %s: %d bias values for %d rows", fn, len(ep.Bias), m))
+	}
+	if ep.R != nil {
+		checkMatrix("R", false, m, n, ep.R, ep.LDR)
+	}
+	return ep
+}
+
+// packedEpilogue is SgemmPackedEpilogue on up to threads workers, after its
+// checks, with ep nil or active.
+func packedEpilogue(threads int, a *PackedA, transB bool, n int, b []float32, ldb int, c []float32, ldc int, ep *Epilogue) {
+	m, k := a.m, a.k
 	if a.level != CurrentLevel() || k == 0 {
-		SgemmPacked(a, transB, n, 1, b, ldb, 0, c, ldc)
+		if a.level != CurrentLevel() {
+			un := a.unpack()
+			sgemm(kernelFor(CurrentLevel()), threads, false, transB, m, n, k, 1, un, max(1, k), b, ldb, 0, c, ldc)
+		} else {
+			scaleMatrix(0, c, m, n, ldc)
+		}
 		if ep != nil && m > 0 && n > 0 {
 			ep.apply(c, ldc, 0, m, 0, n)
 		}
@@ -190,5 +210,73 @@ func SgemmPackedEpilogue(a *PackedA, transB bool, n int, b []float32, ldb int, c
 	run(&gemmJob{
 		kern: a.kern, pa: a, transB: transB, m: m, n: n, k: k,
 		alpha: 1, b: b, c: c, ldb: ldb, ldc: ldc, ep: ep,
-	}, Threads())
+	}, threads)
+}
+
+// SgemmPackedEpilogueCols computes C = ep(A·B) as SgemmPackedEpilogue does,
+// for a B (k×n) that is not stored but produced a block of columns at a time:
+// fill(dst, j0, j1) writes columns [j0, j1) of B into dst as a k×(j1−j0)
+// row-major matrix. The blocks are shared out over the workers, each filling
+// and multiplying its own blocks in a buffer of its own, so that a block
+// stays in the worker's cache between fill and product and no worker waits
+// for another. This is a convolution's GEMM with fill its im2col: the
+// unfolded input is never materialised whole.
+//
+// cols is the block width; 0 picks one for the cache (about 256 KiB of B per
+// block, a multiple of the micro-kernel's width). The results are bit for
+// bit those of SgemmPackedEpilogue on the whole B, whatever the blocks.
+func SgemmPackedEpilogueCols(a *PackedA, n, cols int, fill func(dst []float32, j0, j1 int), c []float32, ldc int, ep *Epilogue) {
+	m, k := a.m, a.k
+	if n < 0 || cols < 0 {
+		panic(fmt.Sprintf("simd: SgemmPackedEpilogueCols: negative dimension n=%d or block cols=%d", n, cols))
+	}
+	checkMatrix("C", false, m, n, c, ldc)
+	ep = checkEpilogue("SgemmPackedEpilogueCols", ep, m, n)
+	if m == 0 || n == 0 {
+		return
+	}
+	threads := Threads()
+	if 2*float64(m)*float64(n)*float64(k) < minParallelFlops {
+		threads = 1
+	}
+	if cols == 0 {
+		cols = colBlock(a.kern.nr, k, n, threads)
+	}
+	blocks := ceilDiv(n, cols)
+	parallel.For(blocks, threads, func(b int) {
+		j0 := b * cols
+		j1 := min(n, j0+cols)
+		nb := j1 - j0
+		buf := getBuffer(max(1, k*nb))
+		defer putBuffer(buf)
+		blk := buf.data[:k*nb]
+		fill(blk, j0, j1)
+		var sub *Epilogue
+		if ep != nil {
+			e := *ep
+			if e.R != nil {
+				e.R = e.R[j0:]
+			}
+			sub = &e
+		}
+		packedEpilogue(1, a, false, nb, blk, max(1, nb), c[j0:], ldc, sub)
+	})
+}
+
+// colBudget is the size in floats of one block of B in
+// SgemmPackedEpilogueCols: with its packed copy and a block of A it stays
+// within a core's L2 cache.
+const colBudget = 1 << 16
+
+// colBlock picks the block width for SgemmPackedEpilogueCols: at most
+// colBudget floats of B and at least two micro-panels of nr columns, a
+// multiple of nr, with the blocks spread evenly and their number a multiple
+// of threads when there are several.
+func colBlock(nr, k, n, threads int) int {
+	cols := max(2*nr, colBudget/max(k, 1)/nr*nr)
+	blocks := ceilDiv(n, cols)
+	if blocks > 1 || threads > 1 {
+		blocks = roundUp(max(blocks, threads), threads)
+	}
+	return max(1, roundUp(ceilDiv(n, blocks), nr))
 }

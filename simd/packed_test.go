@@ -3,6 +3,7 @@ package simd
 import (
 	"math"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 )
 
@@ -150,4 +151,77 @@ func TestSgemmPackedEpilogue(t *testing.T) {
 			}
 		}
 	})
+}
+
+// SgemmPackedEpilogueCols gives SgemmPackedEpilogue's results bit for bit,
+// whatever the block width and the number of workers, and hands fill every
+// column exactly once.
+func TestSgemmPackedEpilogueCols(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	cases := []struct{ m, n, k, cols, threads int }{
+		{1, 1, 1, 0, 1}, {15, 33, 17, 5, 2}, {29, 300, 1030, 0, 2}, {29, 300, 1030, 64, 1},
+		{64, 3136, 576, 0, 2}, {130, 97, 64, 7, 3}, {3, 2000, 20, 0, 2}, {8, 5, 0, 2, 2}, {4, 0, 3, 0, 2},
+	}
+	forEachLevel(t, func(tb testing.TB, l Level) {
+		for _, c := range cases {
+			for _, mask := range []int{0, 7} {
+				a, b := randSlice(r, c.m*c.k), randSlice(r, c.k*c.n)
+				ldc := c.n + 2
+				ep := &Epilogue{ReLU: mask&4 != 0}
+				if mask&1 != 0 {
+					ep.Bias = randSlice(r, c.m)
+				}
+				if mask&2 != 0 {
+					ep.R, ep.LDR = randSlice(r, c.m*(c.n+1)), c.n+1
+				}
+				prev := SetThreads(c.threads)
+				pa := PackA(false, c.m, c.k, a, max(1, c.k))
+				want := make([]float32, c.m*ldc)
+				got := make([]float32, c.m*ldc)
+				SgemmPackedEpilogue(pa, false, c.n, b, max(1, c.n), want, ldc, ep)
+				filled := make([]atomic.Int32, c.n)
+				SgemmPackedEpilogueCols(pa, c.n, c.cols, func(dst []float32, j0, j1 int) {
+					if len(dst) != c.k*(j1-j0) {
+						tb.Errorf("%+v: fill(%d, %d) got %d floats, want %d", c, j0, j1, len(dst), c.k*(j1-j0))
+					}
+					for i := range c.k {
+						copy(dst[i*(j1-j0):][:j1-j0], b[i*c.n+j0:i*c.n+j1])
+					}
+					for j := j0; j < j1; j++ {
+						filled[j].Add(1)
+					}
+				}, got, ldc, ep)
+				SetThreads(prev)
+				for j := range filled {
+					if f := filled[j].Load(); f != 1 {
+						tb.Fatalf("%s %+v: column %d filled %d times", l, c, j, f)
+					}
+				}
+				for i := range got {
+					if got[i] != want[i] && !(got[i] != got[i] && want[i] != want[i]) {
+						tb.Fatalf("%s %+v mask=%d: C[%d] = %v in column blocks, %v whole", l, c, mask, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestColBlock(t *testing.T) {
+	for _, c := range []struct{ nr, k, n, threads int }{
+		{32, 576, 3136, 2}, {32, 2304, 196, 2}, {32, 4608, 196, 1}, {16, 27, 100, 2}, {8, 1, 1, 2}, {32, 147, 12544, 3},
+	} {
+		cols := colBlock(c.nr, c.k, c.n, c.threads)
+		blocks := ceilDiv(c.n, cols)
+		switch {
+		case cols < 1:
+			t.Errorf("%+v: block width %d", c, cols)
+		case cols%c.nr != 0:
+			t.Errorf("%+v: block width %d is not a multiple of %d", c, cols, c.nr)
+		case cols > max(2*c.nr, colBudget/c.k):
+			t.Errorf("%+v: block width %d over the budget (%d floats of B)", c, cols, cols*c.k)
+		case blocks >= 4*c.threads && imbalance(blocks, c.threads) > 1.1:
+			t.Errorf("%+v: %d blocks do not share out evenly over %d workers", c, blocks, c.threads)
+		}
+	}
 }
