@@ -370,8 +370,8 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 			simd.SgemmPackedEpilogue(a, false, p, xg, hw, yg, p, ep)
 			return
 		}
-		simd.SgemmPackedEpilogueCols(a, p, tileCols, func(col []float32, p0, p1 int) {
-			c.im2col(col, xg, cg, h, w, ow, p0, p1)
+		simd.SgemmPackedEpilogueCols(a, p, tileCols, func(col []float32, ld, p0, p1 int) {
+			c.im2col(col, ld, xg, cg, h, w, ow, p0, p1)
 		}, yg, p, ep)
 	})
 }
@@ -450,10 +450,11 @@ func (c *Conv2d) runDirect(x, y []float32, n, h, w, oh, ow int) {
 }
 
 // im2col writes the unfolded input for output positions [p0, p1) (row-major
-// over OH×OW) into col, kg × (p1−p0): row (ci·KH + i)·KW + j, column q holds
+// over OH×OW) into col, kg × (p1−p0) with leading dimension ld: row
+// (ci·KH + i)·KW + j, column q holds
 // x[ci, oh·sh − ph + i·dh, ow·sw − pw + j·dw] for position p0+q = oh·OW + ow,
 // or zero where that lies in the padding. x is one group's cg×H×W channels.
-func (c *Conv2d) im2col(col, x []float32, cg, h, w, ow, p0, p1 int) {
+func (c *Conv2d) im2col(col []float32, ld int, x []float32, cg, h, w, ow, p0, p1 int) {
 	cols := p1 - p0
 	sh, sw := c.stride[0], c.stride[1]
 	oh0, oh1 := p0/ow, (p1-1)/ow // first and last output rows, inclusive
@@ -463,7 +464,7 @@ func (c *Conv2d) im2col(col, x []float32, cg, h, w, ow, p0, p1 int) {
 		for i := 0; i < c.kh; i++ {
 			ihOff := i*c.dil[0] - c.pad[0] // ih = oh·sh + ihOff
 			for j := 0; j < c.kw; j++ {
-				dst := col[r*cols:][:cols]
+				dst := col[r*ld:][:cols]
 				r++
 				off := j*c.dil[1] - c.pad[1] // iw = ow·sw + off
 				lo, hi := validRange(off, sw, w, ow)

@@ -335,6 +335,8 @@ func BenchmarkConv2d(b *testing.B) {
 		{"1x1/64x56x56", 64, 56, 56, 256, 1, Conv2dOptions{}},
 		{"3x3s2/128x56x56", 128, 56, 56, 128, 3, Conv2dOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}},
 		{"3x3/256x14x14", 256, 14, 14, 256, 3, Conv2dOptions{Padding: [2]int{1, 1}}},
+		{"3x3/512x14x14", 512, 14, 14, 512, 3, Conv2dOptions{Padding: [2]int{1, 1}}},
+		{"1x1/1024x14x14", 1024, 14, 14, 512, 1, Conv2dOptions{}},
 		{"3x3g32/256x56x56", 256, 56, 56, 256, 3, Conv2dOptions{Padding: [2]int{1, 1}, Groups: 32}},
 		{"dw3x3/144x56x56", 144, 56, 56, 144, 3, Conv2dOptions{Padding: [2]int{1, 1}, Groups: 144}},
 	} {

@@ -160,7 +160,7 @@ func TestSgemmPackedEpilogueCols(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	cases := []struct{ m, n, k, cols, threads int }{
 		{1, 1, 1, 0, 1}, {15, 33, 17, 5, 2}, {29, 300, 1030, 0, 2}, {29, 300, 1030, 64, 1},
-		{64, 3136, 576, 0, 2}, {130, 97, 64, 7, 3}, {3, 2000, 20, 0, 2}, {8, 5, 0, 2, 2}, {4, 0, 3, 0, 2},
+		{64, 3136, 576, 0, 2}, {512, 196, 600, 0, 2}, {130, 97, 64, 7, 3}, {40, 97, 64, 97, 2}, {3, 2000, 20, 0, 2}, {8, 5, 0, 2, 2}, {4, 0, 3, 0, 2},
 	}
 	forEachLevel(t, func(tb testing.TB, l Level) {
 		for _, c := range cases {
@@ -180,12 +180,12 @@ func TestSgemmPackedEpilogueCols(t *testing.T) {
 				got := make([]float32, c.m*ldc)
 				SgemmPackedEpilogue(pa, false, c.n, b, max(1, c.n), want, ldc, ep)
 				filled := make([]atomic.Int32, c.n)
-				SgemmPackedEpilogueCols(pa, c.n, c.cols, func(dst []float32, j0, j1 int) {
-					if len(dst) != c.k*(j1-j0) {
-						tb.Errorf("%+v: fill(%d, %d) got %d floats, want %d", c, j0, j1, len(dst), c.k*(j1-j0))
+				SgemmPackedEpilogueCols(pa, c.n, c.cols, func(dst []float32, ld, j0, j1 int) {
+					if ld < j1-j0 || len(dst) < (c.k-1)*ld+j1-j0 {
+						tb.Errorf("%+v: fill(%d, %d) got %d floats with ld %d", c, j0, j1, len(dst), ld)
 					}
 					for i := range c.k {
-						copy(dst[i*(j1-j0):][:j1-j0], b[i*c.n+j0:i*c.n+j1])
+						copy(dst[i*ld:][:j1-j0], b[i*c.n+j0:i*c.n+j1])
 					}
 					for j := j0; j < j1; j++ {
 						filled[j].Add(1)
@@ -218,7 +218,7 @@ func TestColBlock(t *testing.T) {
 			t.Errorf("%+v: block width %d", c, cols)
 		case cols%c.nr != 0:
 			t.Errorf("%+v: block width %d is not a multiple of %d", c, cols, c.nr)
-		case cols > max(2*c.nr, colBudget/c.k):
+		case cols > max(4*c.nr, colBudget/c.k):
 			t.Errorf("%+v: block width %d over the budget (%d floats of B)", c, cols, cols*c.k)
 		case blocks >= 4*c.threads && imbalance(blocks, c.threads) > 1.1:
 			t.Errorf("%+v: %d blocks do not share out evenly over %d workers", c, blocks, c.threads)
