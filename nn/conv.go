@@ -343,6 +343,7 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 		return
 	}
 	direct := c.kh == 1 && c.kw == 1 && c.stride == [2]int{1, 1} && c.pad == [2]int{}
+	shifted := !direct && c.stride == [2]int{1, 1} && useShifted
 	units, workers := n*g, 1
 	if units > 1 && 2*og*kg*p < parallelFlops {
 		// Each GEMM is too small for simd to share out: run several at
@@ -370,9 +371,83 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 			simd.SgemmPackedEpilogue(a, false, p, xg, hw, yg, p, ep)
 			return
 		}
+		if shifted {
+			c.runShifted(a, xg, yg, cg, h, w, oh, ow, ep)
+			return
+		}
 		simd.SgemmPackedEpilogueCols(a, p, tileCols, func(col []float32, ld, p0, p1 int) {
 			c.im2col(col, ld, xg, cg, h, w, ow, p0, p1)
 		}, yg, p, ep)
+	})
+}
+
+// useShifted selects runShifted for stride-1 convolutions; tests turn it
+// off to check the im2col path against it.
+var useShifted = true
+
+// runShifted computes one (image, group) unit of a stride-1 convolution
+// without unfolding its input: x (cg×H×W) is copied into a zero-padded
+// scratch with rows Wp = W + 2·pw wide, on which tap (ci, i, j) reads every
+// output position of the OH×Wp grid at one constant offset, so row
+// (ci·KH + i)·KW + j of the unfolded matrix is the scratch from that offset
+// (simd.SgemmPackedEpilogueRows). The grid's first OW columns of each row are
+// then copied into y (og×OH×OW), with the residual and activation if the
+// epilogue has a residual; otherwise the GEMM applies the whole epilogue.
+func (c *Conv2d) runShifted(a *simd.PackedA, x, y []float32, cg, h, w, oh, ow int, ep *simd.Epilogue) {
+	hp, wp := h+2*c.pad[0], w+2*c.pad[1]
+	q := oh * wp // grid positions
+	kg := cg * c.kh * c.kw
+	og := len(y) / (oh * ow)
+	rows := make([]int, 0, kg)
+	for ci := range cg {
+		for i := range c.kh {
+			for j := range c.kw {
+				rows = append(rows, (ci*hp+i*c.dil[0])*wp+j*c.dil[1])
+			}
+		}
+	}
+	// The last tap reads (KW−1)·dw values past the last channel's padded
+	// rows (junk grid columns, dropped below).
+	xlen := cg*hp*wp + (c.kw-1)*c.dil[1]
+	buf := getScratch(xlen + og*q)
+	defer putScratch(buf)
+	xp, grid := (*buf)[:xlen], (*buf)[xlen:][:og*q]
+	workers := 1
+	if len(grid) >= 1<<16 {
+		workers = simd.Threads()
+	}
+	parallelFor(cg, workers, func(ci int) {
+		plane := xp[ci*hp*wp:][:hp*wp]
+		clear(plane)
+		src := x[ci*h*w:][:h*w]
+		for iy := range h {
+			copy(plane[(iy+c.pad[0])*wp+c.pad[1]:][:w], src[iy*w:][:w])
+		}
+	})
+	clear(xp[cg*hp*wp:])
+	inner := *ep
+	if ep.R != nil {
+		inner.R, inner.ReLU = nil, false
+	}
+	simd.SgemmPackedEpilogueRows(a, q, xp, rows, grid, q, &inner)
+	r, relu := ep.R, ep.R != nil && ep.ReLU
+	parallelFor(og, workers, func(o int) {
+		for oy := range oh {
+			dst := y[(o*oh+oy)*ow:][:ow]
+			src := grid[o*q+oy*wp:][:ow]
+			if r == nil {
+				copy(dst, src)
+				continue
+			}
+			res := r[o*ep.LDR+oy*ow:][:ow]
+			for i, v := range src {
+				v += res[i]
+				if relu {
+					v = max(v, 0)
+				}
+				dst[i] = v
+			}
+		}
 	})
 }
 

@@ -31,10 +31,13 @@ func forEachLevel(t *testing.T, f func(t *testing.T)) {
 }
 
 // withTinyTiles runs f with im2col tiles of a few output positions, so that
-// tiles start and end inside output rows.
+// tiles start and end inside output rows, and with stride-1 convolutions on
+// the im2col path too.
 func withTinyTiles(f func()) {
 	defer func(old int) { tileCols = old }(tileCols)
 	tileCols = 5
+	useShifted = false
+	defer func() { useShifted = true }()
 	f()
 }
 
@@ -128,6 +131,9 @@ func TestConv2dReference(t *testing.T) {
 			Dilation: [2]int{1 + r.IntN(2), 1 + r.IntN(2)},
 			Groups:   g,
 		}
+		if i%4 == 1 {
+			opt.Stride = [2]int{1, 1} // the shifted-rows path (runShifted)
+		}
 		if i%5 == 0 {
 			kh, kw, opt.Stride, opt.Padding = 1, 1, [2]int{1, 1}, [2]int{} // GEMM without im2col
 		}
@@ -167,6 +173,9 @@ func TestConv2dReference(t *testing.T) {
 		}
 		checkSlice(t, name, run().Data(), want)
 		withTinyTiles(func() { checkSlice(t, name+" (tiny tiles)", run().Data(), want) })
+		useShifted = false
+		checkSlice(t, name+" (im2col)", run().Data(), want)
+		useShifted = true
 	}
 }
 

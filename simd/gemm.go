@@ -102,6 +102,7 @@ type gemmJob struct {
 	alpha, beta    float32
 	a, b, c        []float32
 	lda, ldb, ldc  int
+	bRows          []int // where each row of B starts in b, or nil for p·ldb
 
 	kc, nc  int
 	pa      *PackedA  // A packed ahead of time, or nil to pack it here
@@ -214,11 +215,11 @@ func (j *gemmJob) work(w int) {
 			}
 			pb, first := packed, p0 // panel q is at pb[(q-first)·nr·kcCur]
 			if j.splitM {
-				packB(packed[p0*nr*kcCur:], j.b, j.ldb, j.transB, pc, kcCur, jc, ncCur, p0, p1, nr)
+				packB(packed[p0*nr*kcCur:], j.b, j.ldb, j.bRows, j.transB, pc, kcCur, jc, ncCur, p0, p1, nr)
 				j.bar.wait() // all of B packed
 				first = 0
 			} else {
-				packB(packed, j.b, j.ldb, j.transB, pc, kcCur, jc, ncCur, p0, p1, nr)
+				packB(packed, j.b, j.ldb, j.bRows, j.transB, pc, kcCur, jc, ncCur, p0, p1, nr)
 			}
 			q0, q1 := p0, p1
 			if j.splitM {
@@ -360,8 +361,9 @@ func transposeStrips(dst []float32, src [][]float32, kc, ld int) {
 // packB packs rows [p0, p0+kc) of op(B) over panels q0..q1 of the column
 // block starting at j0 (nc columns) into kc×nr panels (row p of a panel is nr
 // contiguous values), panel q at dst[(q-q0)·nr·kc], padding the last panel's
-// missing columns with zeros.
-func packB(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc, q0, q1, nr int) {
+// missing columns with zeros. Row p of B starts at b[p·ldb], or at
+// b[rows[p]] when rows is not nil (B not transposed).
+func packB(dst, b []float32, ldb int, rows []int, trans bool, p0, kc, j0, nc, q0, q1, nr int) {
 	var cols [64][]float32
 	for q := q0; q < q1; q++ {
 		jr := q * nr
@@ -370,6 +372,9 @@ func packB(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc, q0, q1, nr int
 		if !trans {
 			for p := 0; p < kc; p++ {
 				off := (p0+p)*ldb + j0 + jr
+				if rows != nil {
+					off = rows[p0+p] + j0 + jr
+				}
 				d := panel[p*nr : p*nr+nr]
 				copy(d, b[off:off+n])
 				clear(d[n:])

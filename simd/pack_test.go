@@ -23,7 +23,7 @@ func BenchmarkPackB(b *testing.B) {
 	bb := randSlice(r, 512*ldb)
 	dst := make([]float32, 2048*512)
 	for range b.N {
-		packB(dst, bb, ldb, false, 0, 512, 0, 2048, 0, 64, 32)
+		packB(dst, bb, ldb, nil, false, 0, 512, 0, 2048, 0, 64, 32)
 	}
 	b.ReportMetric(float64(2048*512*4*2)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 }

@@ -176,6 +176,83 @@ func SgemmPackedEpilogue(a *PackedA, transB bool, n int, b []float32, ldb int, c
 	packedEpilogue(Threads(), a, transB, n, b, ldb, c, ldc, ep)
 }
 
+// SgemmPackedEpilogueRows is SgemmPackedEpilogue for a B (k×n, not
+// transposed) whose rows lie anywhere in b: row i is b[rows[i] : rows[i]+n].
+// Rows may overlap. A stride-1 convolution over a zero-padded image is one
+// such product: row (channel, i, j) of its unfolded input is the padded
+// image read from the offset of tap (i, j), so no unfolded copy is needed.
+// Blocks of columns are shared out over the workers as in
+// SgemmPackedEpilogueCols, each packed straight from the rows, unless A is
+// too large to read once per block; then the workers share A's rows.
+func SgemmPackedEpilogueRows(a *PackedA, n int, b []float32, rows []int, c []float32, ldc int, ep *Epilogue) {
+	m, k := a.m, a.k
+	if n < 0 {
+		panic(fmt.Sprintf("simd: SgemmPackedEpilogueRows: negative dimension n=%d", n))
+	}
+	if len(rows) != k {
+		panic(fmt.Sprintf("simd: SgemmPackedEpilogueRows: %d row offsets for %d rows of B", len(rows), k))
+	}
+	for i, off := range rows {
+		if off < 0 || off+n > len(b) {
+			panic(fmt.Sprintf("simd: SgemmPackedEpilogueRows: row %d of B, b[%d:%d], is outside the %d values of b", i, off, off+n, len(b)))
+		}
+	}
+	checkMatrix("C", false, m, n, c, ldc)
+	ep = checkEpilogue("SgemmPackedEpilogueRows", ep, m, n)
+	if m == 0 || n == 0 {
+		return
+	}
+	if a.level != CurrentLevel() || k == 0 {
+		// The slow paths take B whole: gather it.
+		dense := make([]float32, k*n)
+		for i, off := range rows {
+			copy(dense[i*n:(i+1)*n], b[off:off+n])
+		}
+		packedEpilogue(Threads(), a, false, n, dense, max(1, n), c, ldc, ep)
+		return
+	}
+	threads := Threads()
+	if 2*float64(m)*float64(n)*float64(k) < minParallelFlops {
+		threads = 1
+	}
+	if m*k > sharedABudget {
+		// A large A (a wide layer at a small size): read it once, the
+		// workers sharing its rows and the packed B.
+		run(&gemmJob{
+			kern: a.kern, pa: a, m: m, n: n, k: k,
+			alpha: 1, b: b, bRows: rows, c: c, ldc: ldc, ep: ep,
+		}, threads)
+		return
+	}
+	// A small A: column blocks as in SgemmPackedEpilogueCols, each worker
+	// packing its block's panels straight from the rows and multiplying them.
+	cols := colBlock(a.kern.nr, k, n, threads)
+	parallel.For(ceilDiv(n, cols), threads, func(blk int) {
+		j0 := blk * cols
+		j1 := min(n, j0+cols)
+		run(&gemmJob{
+			kern: a.kern, pa: a, m: m, n: j1 - j0, k: k,
+			alpha: 1, b: b[j0:], bRows: rows, c: c[j0:], ldc: ldc, ep: ep.shifted(j0),
+		}, 1)
+	})
+}
+
+// sharedABudget is the size in floats of the largest A (1 MiB) that
+// SgemmPackedEpilogueRows lets each worker read once per block of columns.
+const sharedABudget = 1 << 18
+
+// shifted returns the epilogue of the columns from j0 on (nil for nil).
+func (e *Epilogue) shifted(j0 int) *Epilogue {
+	if e == nil {
+		return nil
+	}
+	sub := *e
+	if sub.R != nil {
+		sub.R = sub.R[j0:]
+	}
+	return &sub
+}
+
 // checkEpilogue panics if ep does not fit an m×n product and returns it, or
 // nil if it does nothing.
 func checkEpilogue(fn string, ep *Epilogue, m, n int) *Epilogue {
@@ -253,15 +330,7 @@ func SgemmPackedEpilogueCols(a *PackedA, n, cols int, fill func(dst []float32, l
 		defer putBuffer(buf)
 		blk := buf.data[:k*nb]
 		fill(blk, nb, j0, j1)
-		var sub *Epilogue
-		if ep != nil {
-			e := *ep
-			if e.R != nil {
-				e.R = e.R[j0:]
-			}
-			sub = &e
-		}
-		packedEpilogue(1, a, false, nb, blk, max(1, nb), c[j0:], ldc, sub)
+		packedEpilogue(1, a, false, nb, blk, max(1, nb), c[j0:], ldc, ep.shifted(j0))
 	})
 }
 

@@ -225,3 +225,40 @@ func TestColBlock(t *testing.T) {
 		}
 	}
 }
+
+// SgemmPackedEpilogueRows gives SgemmPackedEpilogue's results on the
+// gathered B bit for bit, with overlapping rows, on both of its paths (A
+// within and beyond sharedABudget).
+func TestSgemmPackedEpilogueRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	cases := []struct{ m, n, k, threads int }{
+		{1, 1, 1, 1}, {15, 33, 17, 2}, {64, 3248, 576, 2}, {29, 300, 103, 3}, {600, 224, 500, 2}, {8, 5, 0, 2},
+	}
+	forEachLevel(t, func(tb testing.TB, l Level) {
+		for _, c := range cases {
+			// Rows at arbitrary, overlapping offsets into one short slice.
+			b := randSlice(r, c.n+3*c.k+7)
+			rows := make([]int, c.k)
+			dense := make([]float32, c.k*c.n)
+			for i := range rows {
+				rows[i] = r.IntN(len(b) - c.n + 1)
+				copy(dense[i*c.n:], b[rows[i]:rows[i]+c.n])
+			}
+			a := randSlice(r, c.m*c.k)
+			ldc := c.n + 1
+			ep := &Epilogue{Bias: randSlice(r, c.m), ReLU: true, R: randSlice(r, c.m*c.n), LDR: c.n}
+			prev := SetThreads(c.threads)
+			pa := PackA(false, c.m, c.k, a, max(1, c.k))
+			want := make([]float32, c.m*ldc)
+			got := make([]float32, c.m*ldc)
+			SgemmPackedEpilogue(pa, false, c.n, dense, max(1, c.n), want, ldc, ep)
+			SgemmPackedEpilogueRows(pa, c.n, b, rows, got, ldc, ep)
+			SetThreads(prev)
+			for i := range got {
+				if got[i] != want[i] {
+					tb.Fatalf("%s %+v: C[%d] = %v from rows, %v from B", l, c, i, got[i], want[i])
+				}
+			}
+		}
+	})
+}
