@@ -48,23 +48,36 @@ func (p MaxPool2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	// Separably: each output row first takes the maximum down its window's
 	// input rows, column by column, then across each window's columns.
 	// Every step is independent of the last, and max is branch-free.
+	full3 := k[1] == 3 && dil[1] == 1
 	forPlanes(n*c, oh*ow*k[0]*k[1], func(pl int) {
 		in, o := src[pl*h*w:][:h*w], dst[pl*oh*ow:][:oh*ow]
 		down := make([]float32, w)
 		for y := range oh {
-			for iw := range down {
-				down[iw] = negInf
+			i0, i1 := rows[y][0], rows[y][1]
+			if i0 < i1 {
+				copy(down, in[(y*s[0]-pad[0]+i0*dil[0])*w:][:w])
+			} else {
+				for iw := range down {
+					down[iw] = negInf
+				}
 			}
-			for i := rows[y][0]; i < rows[y][1]; i++ {
+			for i := i0 + 1; i < i1; i++ {
 				row := in[(y*s[0]-pad[0]+i*dil[0])*w:][:w]
+				down := down[:len(row)]
 				for iw, v := range row {
 					down[iw] = max(down[iw], v) // NaN wins, as in PyTorch
 				}
 			}
 			orow := o[y*ow:][:ow]
 			for xo := range orow {
-				m := negInf
 				base := xo*s[1] - pad[1]
+				if full3 && cols[xo] == [2]int{0, 3} {
+					// The common 3-wide window inside the row.
+					d := down[base : base+3 : base+3]
+					orow[xo] = max(d[0], d[1], d[2])
+					continue
+				}
+				m := negInf
 				for j := cols[xo][0]; j < cols[xo][1]; j++ {
 					m = max(m, down[base+j*dil[1]])
 				}
