@@ -390,14 +390,14 @@ var useShifted = true
 // scratch with rows Wp = W + 2·pw wide, on which tap (ci, i, j) reads every
 // output position of the OH×Wp grid at one constant offset, so row
 // (ci·KH + i)·KW + j of the unfolded matrix is the scratch from that offset
-// (simd.SgemmPackedEpilogueRows). The grid's first OW columns of each row are
-// then copied into y (og×OH×OW), with the residual and activation if the
-// epilogue has a residual; otherwise the GEMM applies the whole epilogue.
+// (simd.SgemmPackedEpilogueRows). Each block of the grid's product is copied
+// into y (og×OH×OW) as it is finished, dropping the grid's junk columns and
+// adding the residual (then the activation) if the epilogue has one;
+// otherwise the GEMM applies the whole epilogue.
 func (c *Conv2d) runShifted(a *simd.PackedA, x, y []float32, cg, h, w, oh, ow int, ep *simd.Epilogue) {
 	hp, wp := h+2*c.pad[0], w+2*c.pad[1]
 	q := oh * wp // grid positions
 	kg := cg * c.kh * c.kw
-	og := len(y) / (oh * ow)
 	rows := make([]int, 0, kg)
 	for ci := range cg {
 		for i := range c.kh {
@@ -409,11 +409,11 @@ func (c *Conv2d) runShifted(a *simd.PackedA, x, y []float32, cg, h, w, oh, ow in
 	// The last tap reads (KW−1)·dw values past the last channel's padded
 	// rows (junk grid columns, dropped below).
 	xlen := cg*hp*wp + (c.kw-1)*c.dil[1]
-	buf := getScratch(xlen + og*q)
+	buf := getScratch(xlen)
 	defer putScratch(buf)
-	xp, grid := (*buf)[:xlen], (*buf)[xlen:][:og*q]
+	xp := (*buf)[:xlen]
 	workers := 1
-	if len(grid) >= 1<<16 {
+	if xlen >= 1<<16 {
 		workers = simd.Threads()
 	}
 	parallelFor(cg, workers, func(ci int) {
@@ -429,23 +429,31 @@ func (c *Conv2d) runShifted(a *simd.PackedA, x, y []float32, cg, h, w, oh, ow in
 	if ep.R != nil {
 		inner.R, inner.ReLU = nil, false
 	}
-	simd.SgemmPackedEpilogueRows(a, q, xp, rows, grid, q, &inner)
 	r, relu := ep.R, ep.R != nil && ep.ReLU
-	parallelFor(og, workers, func(o int) {
-		for oy := range oh {
-			dst := y[(o*oh+oy)*ow:][:ow]
-			src := grid[o*q+oy*wp:][:ow]
-			if r == nil {
-				copy(dst, src)
+	simd.SgemmPackedEpilogueRows(a, q, xp, rows, &inner, func(blk []float32, ld, o0, o1, q0, q1 int) {
+		// Grid columns [q0, q1) of channels [o0, o1): the parts of grid
+		// rows oy that fall in the first OW columns.
+		for oy := q0 / wp; oy*wp < q1; oy++ {
+			s0, s1 := max(q0, oy*wp), min(q1, oy*wp+ow)
+			if s0 >= s1 {
 				continue
 			}
-			res := r[o*ep.LDR+oy*ow:][:ow]
-			for i, v := range src {
-				v += res[i]
-				if relu {
-					v = max(v, 0)
+			for o := o0; o < o1; o++ {
+				src := blk[(o-o0)*ld+s0-q0:][:s1-s0]
+				at := o*oh*ow + oy*ow + s0 - oy*wp
+				dst := y[at:][:len(src)]
+				if r == nil {
+					copy(dst, src)
+					continue
 				}
-				dst[i] = v
+				res := r[o*ep.LDR+oy*ow+s0-oy*wp:][:len(src)]
+				for i, v := range src {
+					v += res[i]
+					if relu {
+						v = max(v, 0)
+					}
+					dst[i] = v
+				}
 			}
 		}
 	})

@@ -176,15 +176,22 @@ func SgemmPackedEpilogue(a *PackedA, transB bool, n int, b []float32, ldb int, c
 	packedEpilogue(Threads(), a, transB, n, b, ldb, c, ldc, ep)
 }
 
-// SgemmPackedEpilogueRows is SgemmPackedEpilogue for a B (k×n, not
-// transposed) whose rows lie anywhere in b: row i is b[rows[i] : rows[i]+n].
-// Rows may overlap. A stride-1 convolution over a zero-padded image is one
-// such product: row (channel, i, j) of its unfolded input is the padded
-// image read from the offset of tap (i, j), so no unfolded copy is needed.
-// Blocks of columns are shared out over the workers as in
-// SgemmPackedEpilogueCols, each packed straight from the rows, unless A is
-// too large to read once per block; then the workers share A's rows.
-func SgemmPackedEpilogueRows(a *PackedA, n int, b []float32, rows []int, c []float32, ldc int, ep *Epilogue) {
+// SgemmPackedEpilogueRows computes C = ep(A·B) with A packed by PackA
+// (m×k) and B (k×n, not transposed) whose rows lie anywhere in b: row i is
+// b[rows[i] : rows[i]+n]. Rows may overlap. A stride-1 convolution over a
+// zero-padded image is one such product: row (channel, i, j) of its
+// unfolded input is the padded image read from the offset of tap (i, j), so
+// no unfolded copy is needed.
+//
+// C is not stored whole: it is computed a block at a time, each block handed
+// to emit(c, ldc, i0, i1, j0, j1) while it is still in cache: rows [i0, i1)
+// and columns [j0, j1) of C, element (i, j) at c[(i−i0)·ldc + j − j0], valid
+// only during the call. emit runs concurrently for disjoint blocks. Blocks of
+// columns are shared out over the workers as in SgemmPackedEpilogueCols, each
+// packed straight from the rows, unless A is too large to read once per
+// block; then the workers share A's rows and the blocks are rows of C. The
+// values are bit for bit those of SgemmPackedEpilogue on the gathered B.
+func SgemmPackedEpilogueRows(a *PackedA, n int, b []float32, rows []int, ep *Epilogue, emit func(c []float32, ldc, i0, i1, j0, j1 int)) {
 	m, k := a.m, a.k
 	if n < 0 {
 		panic(fmt.Sprintf("simd: SgemmPackedEpilogueRows: negative dimension n=%d", n))
@@ -197,44 +204,62 @@ func SgemmPackedEpilogueRows(a *PackedA, n int, b []float32, rows []int, c []flo
 			panic(fmt.Sprintf("simd: SgemmPackedEpilogueRows: row %d of B, b[%d:%d], is outside the %d values of b", i, off, off+n, len(b)))
 		}
 	}
-	checkMatrix("C", false, m, n, c, ldc)
 	ep = checkEpilogue("SgemmPackedEpilogueRows", ep, m, n)
 	if m == 0 || n == 0 {
-		return
-	}
-	if a.level != CurrentLevel() || k == 0 {
-		// The slow paths take B whole: gather it.
-		dense := make([]float32, k*n)
-		for i, off := range rows {
-			copy(dense[i*n:(i+1)*n], b[off:off+n])
-		}
-		packedEpilogue(Threads(), a, false, n, dense, max(1, n), c, ldc, ep)
 		return
 	}
 	threads := Threads()
 	if 2*float64(m)*float64(n)*float64(k) < minParallelFlops {
 		threads = 1
 	}
-	if m*k > sharedABudget {
+	// whole computes all of C into scratch, then emits it in row blocks.
+	whole := func(product func(c []float32)) {
+		buf := getBuffer(m * n)
+		defer putBuffer(buf)
+		c := buf.data[:m*n]
+		product(c)
+		parallel.Run(min(threads, m), func(w int) {
+			i0, i1 := share(m, min(threads, m), w)
+			emit(c[i0*n:], n, i0, i1, 0, n)
+		})
+	}
+	switch {
+	case a.level != CurrentLevel() || k == 0:
+		// The slow paths take B whole: gather it.
+		whole(func(c []float32) {
+			dense := make([]float32, k*n)
+			for i, off := range rows {
+				copy(dense[i*n:(i+1)*n], b[off:off+n])
+			}
+			packedEpilogue(threads, a, false, n, dense, max(1, n), c, n, ep)
+		})
+	case m*k > sharedABudget:
 		// A large A (a wide layer at a small size): read it once, the
 		// workers sharing its rows and the packed B.
-		run(&gemmJob{
-			kern: a.kern, pa: a, m: m, n: n, k: k,
-			alpha: 1, b: b, bRows: rows, c: c, ldc: ldc, ep: ep,
-		}, threads)
-		return
+		whole(func(c []float32) {
+			run(&gemmJob{
+				kern: a.kern, pa: a, m: m, n: n, k: k,
+				alpha: 1, b: b, bRows: rows, c: c, ldc: n, ep: ep,
+			}, threads)
+		})
+	default:
+		// A small A: column blocks as in SgemmPackedEpilogueCols, each
+		// worker packing its block's panels straight from the rows,
+		// multiplying them into a scratch block and emitting it.
+		cols := colBlock(a.kern.nr, k, n, threads)
+		parallel.For(ceilDiv(n, cols), threads, func(blk int) {
+			j0 := blk * cols
+			j1 := min(n, j0+cols)
+			buf := getBuffer(m * (j1 - j0))
+			defer putBuffer(buf)
+			c := buf.data[:m*(j1-j0)]
+			run(&gemmJob{
+				kern: a.kern, pa: a, m: m, n: j1 - j0, k: k,
+				alpha: 1, b: b[j0:], bRows: rows, c: c, ldc: j1 - j0, ep: ep.shifted(j0),
+			}, 1)
+			emit(c, j1-j0, 0, m, j0, j1)
+		})
 	}
-	// A small A: column blocks as in SgemmPackedEpilogueCols, each worker
-	// packing its block's panels straight from the rows and multiplying them.
-	cols := colBlock(a.kern.nr, k, n, threads)
-	parallel.For(ceilDiv(n, cols), threads, func(blk int) {
-		j0 := blk * cols
-		j1 := min(n, j0+cols)
-		run(&gemmJob{
-			kern: a.kern, pa: a, m: m, n: j1 - j0, k: k,
-			alpha: 1, b: b[j0:], bRows: rows, c: c[j0:], ldc: ldc, ep: ep.shifted(j0),
-		}, 1)
-	})
 }
 
 // sharedABudget is the size in floats of the largest A (1 MiB) that

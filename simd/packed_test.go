@@ -252,7 +252,16 @@ func TestSgemmPackedEpilogueRows(t *testing.T) {
 			want := make([]float32, c.m*ldc)
 			got := make([]float32, c.m*ldc)
 			SgemmPackedEpilogue(pa, false, c.n, dense, max(1, c.n), want, ldc, ep)
-			SgemmPackedEpilogueRows(pa, c.n, b, rows, got, ldc, ep)
+			var covered atomic.Int64
+			SgemmPackedEpilogueRows(pa, c.n, b, rows, ep, func(blk []float32, ld, i0, i1, j0, j1 int) {
+				covered.Add(int64((i1 - i0) * (j1 - j0)))
+				for i := i0; i < i1; i++ {
+					copy(got[i*ldc+j0:i*ldc+j1], blk[(i-i0)*ld:(i-i0)*ld+j1-j0])
+				}
+			})
+			if int(covered.Load()) != c.m*c.n && c.m*c.n > 0 {
+				tb.Fatalf("%s %+v: emitted %d elements of %d", l, c, covered.Load(), c.m*c.n)
+			}
 			SetThreads(prev)
 			for i := range got {
 				if got[i] != want[i] {
