@@ -324,7 +324,8 @@ func packedEpilogue(threads int, a *PackedA, transB bool, n int, b []float32, ld
 // of its own, so that a block stays in the worker's cache between fill and
 // product and no worker waits for another. (Filling B whole and sharing A's
 // rows instead, so that a large A is read once rather than once per block,
-// measured slower even for 512×4608 weights against 196 positions.)
+// measured slower with an im2col fill, even for 512×4608 weights against 196
+// positions; SgemmPackedEpilogueRows, which needs no fill, does share them.)
 //
 // cols is the block width; 0 picks one for the cache (about 256 KiB of B per
 // block, a multiple of the micro-kernel's width). The results are bit for
