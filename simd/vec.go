@@ -16,6 +16,8 @@ type vecKernels struct {
 	scale func(alpha float32, x *float32, n int)
 	exp   func(dst, src *float32, n int)
 
+	affineReLU func(dst, src *float32, n int, scale, shift float32)
+
 	// Distance helpers, see dist.go.
 	addClamp    func(c float32, x, y *float32, n int)
 	argmin      func(x *float32, n int) (val float32, idx int)
@@ -120,6 +122,38 @@ func Exp(dst, src []float32) {
 		return
 	}
 	expGo(dst, src)
+}
+
+// AffineReLU sets dst[i] = max(src[i]·scale + shift, 0), the product and
+// the sum each rounded (no fused multiply-add), so every level gives the
+// same bits: a batch norm folded to a per-channel affine map, then a ReLU.
+// NaN stays NaN; −0 and negative values give +0. dst and src may be the same
+// slice but must not overlap otherwise. AffineReLU panics if the lengths
+// differ.
+func AffineReLU(dst, src []float32, scale, shift float32) {
+	if len(dst) != len(src) {
+		panic(fmt.Sprintf("simd: AffineReLU: len(dst) = %d != len(src) = %d", len(dst), len(src)))
+	}
+	if len(src) == 0 {
+		return
+	}
+	if k := vecFor(CurrentLevel()); k != nil {
+		k.affineReLU(&dst[0], &src[0], len(src), scale, shift)
+		return
+	}
+	affineReLUGo(dst, src, scale, shift)
+}
+
+// affineReLUGo is AffineReLU's generic twin.
+func affineReLUGo(dst, src []float32, scale, shift float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		r := float32(v*scale) + shift
+		if !(r > 0) && r == r {
+			r = 0
+		}
+		dst[i] = r
+	}
 }
 
 // dotGo is Dot's generic twin: four accumulators over i mod 4, summed as

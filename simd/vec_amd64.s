@@ -1279,3 +1279,116 @@ dot1_done:
 	VMOVSS X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// ---------------------------------------------------------------------------
+// AffineReLU: dst = relu(src·scale + shift), product and sum rounded
+// separately (as affineReLUGo), NaN kept, −0 and negatives to +0.
+
+// AFFRELU512(X) computes the lanes of X in place; Z29 = scale, Z30 = shift,
+// Z31 = 0; clobbers Z28 and K2.
+#define AFFRELU512(X) \
+	VMULPS Z29, X, X; \
+	VADDPS Z30, X, X; \
+	VCMPPS $3, X, X, K2; \
+	VMAXPS Z31, X, Z28; \
+	VMOVAPS X, K2, Z28; \
+	VMOVAPS Z28, X
+
+// func affineReLUAVX512(dst, src *float32, n int, scale, shift float32)
+TEXT ·affineReLUAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS scale+24(FP), Z29
+	VBROADCASTSS shift+28(FP), Z30
+	VPXORD Z31, Z31, Z31
+
+affrelu512_32:
+	CMPQ CX, $32
+	JLT  affrelu512_16
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	AFFRELU512(Z0)
+	AFFRELU512(Z1)
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  affrelu512_32
+
+affrelu512_16:
+	CMPQ CX, $16
+	JLT  affrelu512_tail
+	VMOVUPS (SI), Z0
+	AFFRELU512(Z0)
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+
+affrelu512_tail:
+	TESTQ CX, CX
+	JEQ   affrelu512_done
+	TAILK
+	VMOVUPS.Z (SI), K1, Z0
+	AFFRELU512(Z0)
+	VMOVUPS Z0, K1, (DI)
+
+affrelu512_done:
+	VZEROUPPER
+	RET
+
+// AFFRELU256(X) is AFFRELU512 on 8 lanes: Y12 = scale, Y13 = shift, Y14 = 0;
+// clobbers Y10 and Y11.
+#define AFFRELU256(X) \
+	VMULPS Y12, X, X; \
+	VADDPS Y13, X, X; \
+	VCMPPS $3, X, X, Y11; \
+	VMAXPS Y14, X, Y10; \
+	VBLENDVPS Y11, X, Y10, X
+
+// func affineReLUAVX2(dst, src *float32, n int, scale, shift float32)
+TEXT ·affineReLUAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS scale+24(FP), Y12
+	VBROADCASTSS shift+28(FP), Y13
+	VXORPS Y14, Y14, Y14
+
+affrelu256_16:
+	CMPQ CX, $16
+	JLT  affrelu256_8
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	AFFRELU256(Y0)
+	AFFRELU256(Y1)
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  affrelu256_16
+
+affrelu256_8:
+	CMPQ CX, $8
+	JLT  affrelu256_tail
+	VMOVUPS (SI), Y0
+	AFFRELU256(Y0)
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+
+affrelu256_tail:
+	TESTQ CX, CX
+	JEQ   affrelu256_done
+	TAILY
+	VMASKMOVPS (SI), Y15, Y0
+	AFFRELU256(Y0)
+	VMASKMOVPS Y0, Y15, (DI)
+
+affrelu256_done:
+	VZEROUPPER
+	RET

@@ -530,3 +530,45 @@ func BenchmarkExp(b *testing.B) {
 		})
 	}
 }
+
+// AffineReLU gives the same bits at every level: the separately rounded
+// product and sum, then the rectifier, with NaN kept and −0 made +0.
+func TestAffineReLU(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	nan := float32(math.NaN())
+	inf := float32(math.Inf(1))
+	special := []float32{nan, inf, -inf, 0, float32(math.Copysign(0, -1)), 1e-40, -1e-40, 3e38, -3e38}
+	const pad = 17
+	forEachLevel(t, func(tb testing.TB, l Level) {
+		for _, n := range vecSizes() {
+			scale, shift := float32(r.NormFloat64()*2), float32(r.NormFloat64())
+			src := make([]float32, n)
+			for i := range src {
+				src[i] = float32(r.NormFloat64() * 3)
+				if r.IntN(8) == 0 {
+					src[i] = special[r.IntN(len(special))]
+				}
+			}
+			for _, inPlace := range []bool{false, true} {
+				ds := padded(r, n, pad)
+				dst := ds[pad : pad+n]
+				in := src
+				if inPlace {
+					copy(dst, src)
+					in = dst
+				}
+				AffineReLU(dst, in, scale, shift)
+				checkGuards(tb, fmt.Sprintf("%s AffineReLU n=%d", l, n), ds, pad, pad)
+				for i, v := range src {
+					want := float32(v*scale) + shift
+					if !(want > 0) && want == want {
+						want = 0
+					}
+					if math.Float32bits(dst[i]) != math.Float32bits(want) && !(dst[i] != dst[i] && want != want) {
+						tb.Fatalf("%s n=%d in place %v: relu(%v·%v + %v) = %v, want %v", l, n, inPlace, v, scale, shift, dst[i], want)
+					}
+				}
+			}
+		}
+	})
+}
