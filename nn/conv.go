@@ -381,6 +381,30 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 	})
 }
 
+// tapOffsets returns the offset of every tap (ci, i, j), in im2col row
+// order, in cg zero-padded planes of Hp rows of Wp: the position of input
+// element (ci, oy + i·dh − ph, ox + j·dw − pw) is the offset plus oy·Wp + ox.
+func (c *Conv2d) tapOffsets(cg, hp, wp int) []int {
+	offs := make([]int, 0, cg*c.kh*c.kw)
+	for ci := range cg {
+		for i := range c.kh {
+			for j := range c.kw {
+				offs = append(offs, (ci*hp+i*c.dil[0])*wp+j*c.dil[1])
+			}
+		}
+	}
+	return offs
+}
+
+// padPlane copies the H×W plane src into dst, Hp×Wp, with the convolution's
+// zero padding around it.
+func (c *Conv2d) padPlane(dst, src []float32, h, w, wp int) {
+	clear(dst)
+	for iy := range h {
+		copy(dst[(iy+c.pad[0])*wp+c.pad[1]:][:w], src[iy*w:][:w])
+	}
+}
+
 // useShifted selects runShifted for stride-1 convolutions; tests turn it
 // off to check the im2col path against it.
 var useShifted = true
@@ -397,15 +421,7 @@ var useShifted = true
 func (c *Conv2d) runShifted(a *simd.PackedA, x, y []float32, cg, h, w, oh, ow int, ep *simd.Epilogue) {
 	hp, wp := h+2*c.pad[0], w+2*c.pad[1]
 	q := oh * wp // grid positions
-	kg := cg * c.kh * c.kw
-	rows := make([]int, 0, kg)
-	for ci := range cg {
-		for i := range c.kh {
-			for j := range c.kw {
-				rows = append(rows, (ci*hp+i*c.dil[0])*wp+j*c.dil[1])
-			}
-		}
-	}
+	rows := c.tapOffsets(cg, hp, wp)
 	// The last tap reads (KW−1)·dw values past the last channel's padded
 	// rows (junk grid columns, dropped below).
 	xlen := cg*hp*wp + (c.kw-1)*c.dil[1]
@@ -417,12 +433,7 @@ func (c *Conv2d) runShifted(a *simd.PackedA, x, y []float32, cg, h, w, oh, ow in
 		workers = simd.Threads()
 	}
 	parallelFor(cg, workers, func(ci int) {
-		plane := xp[ci*hp*wp:][:hp*wp]
-		clear(plane)
-		src := x[ci*h*w:][:h*w]
-		for iy := range h {
-			copy(plane[(iy+c.pad[0])*wp+c.pad[1]:][:w], src[iy*w:][:w])
-		}
+		c.padPlane(xp[ci*hp*wp:][:hp*wp], x[ci*h*w:][:h*w], h, w, wp)
 	})
 	clear(xp[cg*hp*wp:])
 	inner := *ep
@@ -471,14 +482,7 @@ func (c *Conv2d) runDirect(x, y []float32, n, h, w, oh, ow int) {
 	og, cg := c.outC/g, c.inC/g
 	hp, wp := h+2*c.pad[0], w+2*c.pad[1]
 	kg := cg * c.kh * c.kw
-	offs := make([]int, 0, kg)
-	for ci := range cg {
-		for i := range c.kh {
-			for j := range c.kw {
-				offs = append(offs, (ci*hp+i*c.dil[0])*wp+j*c.dil[1])
-			}
-		}
-	}
+	offs := c.tapOffsets(cg, hp, wp)
 	q := oh * wp // output grid positions
 	qr := ceilDiv(q, simd.Conv8Block) * simd.Conv8Block
 	xlen := offs[len(offs)-1] + qr
@@ -497,13 +501,10 @@ func (c *Conv2d) runDirect(x, y []float32, n, h, w, oh, ow int) {
 		buf := getScratch(xlen + og*qr)
 		defer putScratch(buf)
 		xp, grid := (*buf)[:xlen], (*buf)[xlen:][:og*qr]
-		clear(xp)
 		for ci := range cg {
-			src := x[(img*c.inC+grp*cg+ci)*h*w:][:h*w]
-			for iy := range h {
-				copy(xp[(ci*hp+iy+c.pad[0])*wp+c.pad[1]:][:w], src[iy*w:][:w])
-			}
+			c.padPlane(xp[ci*hp*wp:][:hp*wp], x[(img*c.inC+grp*cg+ci)*h*w:][:h*w], h, w, wp)
 		}
+		clear(xp[cg*hp*wp:])
 		// Part i computes grid positions [q0, q1) of every channel; then
 		// output rows are copied out, split over the parts too.
 		parallelFor(parts, parts, func(i int) {

@@ -442,7 +442,7 @@ func (b *barrier) wait() {
 		b.mu.Unlock()
 		return
 	}
-	if spinUntil(func() bool { return b.phase.Load() != phase }, barrierSpin) {
+	if parallel.SpinUntil(func() bool { return b.phase.Load() != phase }, barrierSpin) {
 		return
 	}
 	b.mu.Lock()
@@ -452,22 +452,3 @@ func (b *barrier) wait() {
 	b.mu.Unlock()
 }
 
-// spinUntil polls done for up to d and reports whether it returned true.
-func spinUntil(done func() bool, d time.Duration) bool {
-	var start time.Time
-	for i := 1; ; i++ {
-		if done() {
-			return true
-		}
-		if i%64 == 0 {
-			// Let a runnable goroutine have this P (more workers than
-			// Ps: the one being waited for may be queued here).
-			runtime.Gosched()
-			if start.IsZero() {
-				start = time.Now()
-			} else if time.Since(start) > d {
-				return false
-			}
-		}
-	}
-}

@@ -146,7 +146,7 @@ func (p *workerPool) run(workers int, f func(w int)) {
 	}
 	f(0)
 	done := func() bool { return j.pending.Load() == 0 }
-	if !spinUntil(done, Spin) {
+	if !SpinUntil(done, Spin) {
 		p.waiter.sleepUnless(done)
 	}
 }
@@ -155,7 +155,7 @@ func (p *workerPool) run(workers int, f func(w int)) {
 func (p *workerPool) loop(w *worker, seen *job) {
 	for {
 		newer := func() bool { return p.cur.Load() != seen }
-		if !spinUntil(newer, Spin) {
+		if !SpinUntil(newer, Spin) {
 			w.sleepUnless(newer)
 		}
 		j := p.cur.Load()
@@ -170,9 +170,10 @@ func (p *workerPool) loop(w *worker, seen *job) {
 	}
 }
 
-// spinUntil polls done for up to d, yielding the processor between polls,
-// and reports whether done returned true.
-func spinUntil(done func() bool, d time.Duration) bool {
+// SpinUntil polls done for up to d, yielding the processor every few polls
+// (so that the goroutine being waited for can run even with more runnable
+// goroutines than processors), and reports whether done returned true.
+func SpinUntil(done func() bool, d time.Duration) bool {
 	var start time.Time
 	for i := 1; ; i++ {
 		if done() {
