@@ -451,4 +451,3 @@ func (b *barrier) wait() {
 	}
 	b.mu.Unlock()
 }
-
