@@ -79,6 +79,12 @@ bench-torch: build
 	OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/bench_torch.py gemm -n 2048 -threads 2
 	OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/bench_torch.py backbone $(BENCH_MATRIX)
 
+## bench-pipeline-torch: the whole ReConPatch pipeline in PyTorch (scripts/bench_pipeline_torch.py) on
+## magnetic-tile with rp's defaults, stage by stage, to time beside `rp train` + `rp eval` (about 15 min).
+bench-pipeline-torch:
+	@$(TORCH_INSTALL)
+	OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/bench_pipeline_torch.py --method reconpatch --aggregation pooled
+
 ## cross: static binaries of cmd/rp for the release platforms into dist/.
 cross:
 	@mkdir -p dist
