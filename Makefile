@@ -5,7 +5,7 @@ export CGO_ENABLED = 0
 
 PLATFORMS := linux/amd64 linux/arm64 darwin/arm64 windows/amd64
 
-.PHONY: all build weights demo parity bench-backbones fixtures-backbones test vet test-go test-purego test-race vet-arm64 check-generate bench bench-torch loadtest cross clean
+.PHONY: all build weights demo parity bench-backbones fixtures-backbones test vet test-go test-purego test-race vet-arm64 check-generate bench bench-torch bench-pipeline-torch loadtest cross clean
 
 all: build
 
