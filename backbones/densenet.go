@@ -2,10 +2,10 @@ package backbones
 
 import (
 	"fmt"
-	"github.com/reconpatch/rp/internal/parallel"
 	"math"
 	"slices"
 
+	"github.com/reconpatch/rp/internal/parallel"
 	"github.com/reconpatch/rp/nn"
 	"github.com/reconpatch/rp/simd"
 	"github.com/reconpatch/rp/tensor"

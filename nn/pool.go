@@ -290,9 +290,6 @@ func checkPool(layer string, k, s, pad, dil [2]int) {
 	}
 }
 
-// forPlanes calls f for each of n independent planes, on several goroutines
-// when there is enough work (cost is the work per plane, in element
-// operations).
 // poolTaps returns, for each of the out windows along a dimension of size
 // in, the range [lo, hi) of its taps t (input index o·stride − pad + t·dil)
 // that fall inside the input.
@@ -311,6 +308,9 @@ func poolTaps(in, out, k, stride, pad, dil int) [][2]int {
 	return taps
 }
 
+// forPlanes calls f for each of n independent planes, on several goroutines
+// when there is enough work (cost is the work per plane, in element
+// operations).
 func forPlanes(n, cost int, f func(i int)) {
 	workers := 1
 	if n*cost >= 1<<16 {

@@ -1,9 +1,9 @@
 package nn
 
 import (
-	"github.com/reconpatch/rp/internal/parallel"
 	"sync"
 
+	"github.com/reconpatch/rp/internal/parallel"
 	"github.com/reconpatch/rp/tensor"
 )
 

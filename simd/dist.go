@@ -2,9 +2,10 @@ package simd
 
 import (
 	"fmt"
-	"github.com/reconpatch/rp/internal/parallel"
 	"math"
 	"sync/atomic"
+
+	"github.com/reconpatch/rp/internal/parallel"
 )
 
 // Squared Euclidean distances between the rows of two row-major matrices,

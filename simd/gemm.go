@@ -2,11 +2,12 @@ package simd
 
 import (
 	"fmt"
-	"github.com/reconpatch/rp/internal/parallel"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/reconpatch/rp/internal/parallel"
 )
 
 var threadOverride atomic.Int32
@@ -140,9 +141,7 @@ func run(j *gemmJob, threads int) {
 	j.nc = min(kern.nc, roundUp(n, kern.nr))
 
 	mTiles, nTiles := ceilDiv(m, kern.mr), ceilDiv(j.nc, kern.nr)
-	if flops := 2 * float64(m) * float64(n) * float64(k); flops < minParallelFlops {
-		threads = 1
-	}
+	threads = workersFor(threads, 2*float64(m)*float64(n)*float64(k))
 	threads = max(1, min(threads, max(mTiles, nTiles)))
 	if j.pa != nil {
 		// A is packed already, so splitting columns costs nothing extra:

@@ -208,10 +208,7 @@ func SgemmPackedEpilogueRows(a *PackedA, n int, b []float32, rows []int, ep *Epi
 	if m == 0 || n == 0 {
 		return
 	}
-	threads := Threads()
-	if 2*float64(m)*float64(n)*float64(k) < minParallelFlops {
-		threads = 1
-	}
+	threads := workersFor(Threads(), 2*float64(m)*float64(n)*float64(k))
 	// whole computes all of C into scratch, then emits it in row blocks.
 	whole := func(product func(c []float32)) {
 		buf := getBuffer(m * n)
@@ -340,10 +337,7 @@ func SgemmPackedEpilogueCols(a *PackedA, n, cols int, fill func(dst []float32, l
 	if m == 0 || n == 0 {
 		return
 	}
-	threads := Threads()
-	if 2*float64(m)*float64(n)*float64(k) < minParallelFlops {
-		threads = 1
-	}
+	threads := workersFor(Threads(), 2*float64(m)*float64(n)*float64(k))
 	if cols == 0 {
 		cols = colBlock(a.kern.nr, k, n, threads)
 	}

@@ -116,6 +116,20 @@ func TestGemmKernelsEp(t *testing.T) {
 // TestSgemmPackedEpilogue checks the fused epilogue against SgemmPacked
 // followed by the epilogue in plain Go, at every level, over shapes with
 // edge tiles, several depth blocks and both ways of splitting the work.
+// randEpilogue returns an epilogue for an m×n product with a ReLU (mask
+// bit 4), random bias (bit 1) and a random residual of leading dimension
+// n+1 (bit 2).
+func randEpilogue(r *rand.Rand, m, n, mask int) *Epilogue {
+	ep := &Epilogue{ReLU: mask&4 != 0}
+	if mask&1 != 0 {
+		ep.Bias = randSlice(r, m)
+	}
+	if mask&2 != 0 {
+		ep.R, ep.LDR = randSlice(r, m*(n+1)), n+1
+	}
+	return ep
+}
+
 func TestSgemmPackedEpilogue(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	cases := []struct{ m, n, k, threads int }{
@@ -126,13 +140,7 @@ func TestSgemmPackedEpilogue(t *testing.T) {
 			for mask := range 8 {
 				a, b := randSlice(r, c.m*c.k), randSlice(r, c.k*c.n)
 				ldc := c.n + 2
-				ep := &Epilogue{ReLU: mask&4 != 0}
-				if mask&1 != 0 {
-					ep.Bias = randSlice(r, c.m)
-				}
-				if mask&2 != 0 {
-					ep.R, ep.LDR = randSlice(r, c.m*(c.n+1)), c.n+1
-				}
+				ep := randEpilogue(r, c.m, c.n, mask)
 				prev := SetThreads(c.threads)
 				pa := PackA(false, c.m, c.k, a, max(1, c.k))
 				want := make([]float32, c.m*ldc)
@@ -167,13 +175,7 @@ func TestSgemmPackedEpilogueCols(t *testing.T) {
 			for _, mask := range []int{0, 7} {
 				a, b := randSlice(r, c.m*c.k), randSlice(r, c.k*c.n)
 				ldc := c.n + 2
-				ep := &Epilogue{ReLU: mask&4 != 0}
-				if mask&1 != 0 {
-					ep.Bias = randSlice(r, c.m)
-				}
-				if mask&2 != 0 {
-					ep.R, ep.LDR = randSlice(r, c.m*(c.n+1)), c.n+1
-				}
+				ep := randEpilogue(r, c.m, c.n, mask)
 				prev := SetThreads(c.threads)
 				pa := PackA(false, c.m, c.k, a, max(1, c.k))
 				want := make([]float32, c.m*ldc)
