@@ -81,6 +81,17 @@ func runFresh(workers int, f func(w int)) {
 	wg.Wait()
 }
 
+// Test hooks: testHookPublished runs between publishing a job and waking
+// the workers, testHookFinished between a job's last worker finishing and
+// its waking the caller. Tests use them to widen those windows.
+var testHookPublished, testHookFinished atomic.Pointer[func()]
+
+func runHook(h *atomic.Pointer[func()]) {
+	if f := h.Load(); f != nil {
+		(*f)()
+	}
+}
+
 // pool is the process's workers. mu is held by the caller whose job runs.
 var pool workerPool
 
@@ -113,7 +124,8 @@ type sleeper struct {
 }
 
 // sleepUnless marks the goroutine asleep and blocks until wakeUp, unless
-// ready, checked after marking, is already true.
+// ready, checked after marking, is already true. A wake-up is not a promise
+// that ready holds: callers check again.
 func (s *sleeper) sleepUnless(ready func() bool) {
 	s.asleep.Store(true)
 	if ready() && s.asleep.CompareAndSwap(true, false) {
@@ -141,12 +153,15 @@ func (p *workerPool) run(workers int, f func(w int)) {
 	j := &job{f: f, n: workers}
 	j.pending.Store(int32(workers - 1))
 	p.cur.Store(j)
+	runHook(&testHookPublished)
 	for _, w := range p.workers[:workers-1] {
 		w.wakeUp()
 	}
 	f(0)
 	done := func() bool { return j.pending.Load() == 0 }
-	if !SpinUntil(done, Spin) {
+	// A wake-up may be late: meant for the previous job's caller, which saw
+	// its job finish while spinning. Sleep again until this job is done.
+	for !SpinUntil(done, Spin) {
 		p.waiter.sleepUnless(done)
 	}
 }
@@ -155,7 +170,9 @@ func (p *workerPool) run(workers int, f func(w int)) {
 func (p *workerPool) loop(w *worker, seen *job) {
 	for {
 		newer := func() bool { return p.cur.Load() != seen }
-		if !SpinUntil(newer, Spin) {
+		// A wake-up may be late: meant for a job this worker already ran
+		// while spinning. Sleep again until there is a newer one.
+		for !SpinUntil(newer, Spin) {
 			w.sleepUnless(newer)
 		}
 		j := p.cur.Load()
@@ -165,6 +182,7 @@ func (p *workerPool) loop(w *worker, seen *job) {
 		}
 		j.f(w.id + 1)
 		if j.pending.Add(-1) == 0 {
+			runHook(&testHookFinished)
 			p.waiter.wakeUp()
 		}
 	}

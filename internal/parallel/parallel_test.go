@@ -111,3 +111,59 @@ func BenchmarkRunFresh2(b *testing.B) {
 		runFresh(2, func(w int) { sink.Add(int64(w)) })
 	}
 }
+
+// A wake-up can arrive late: the caller may be slow to wake a worker that
+// has already run the job and gone back to sleep, and a worker may be slow
+// to wake a caller that has already seen its job finish and moved on to the
+// next one. Neither may make a worker run a job twice or a caller return
+// before its job is done (each once made a GEMM worker wait forever at a
+// barrier of a job that had already ended).
+func TestLateWakeUps(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		published func() // see testHookPublished
+		finished  func() // see testHookFinished
+		slowEven  time.Duration // the caller's own share in even jobs, the worker's in odd ones
+	}{
+		{"late worker wake-up", func() { time.Sleep(4 * Spin) }, nil, 0},
+		// An even job's caller sees it finish while its worker still
+		// sleeps in the hook; the odd job's caller is asleep by the
+		// time the worker wakes it, and its worker's share not done.
+		{"late caller wake-up", nil, func() { time.Sleep(20 * Spin) }, 5 * Spin},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, h := range []struct {
+				hook *atomic.Pointer[func()]
+				f    func()
+			}{{&testHookPublished, tc.published}, {&testHookFinished, tc.finished}} {
+				if h.f != nil {
+					h.hook.Store(&h.f)
+					defer h.hook.Store(nil)
+				}
+			}
+			const jobs = 20
+			var ran [jobs][2]atomic.Int32
+			for j := range jobs {
+				Run(2, func(w int) {
+					if w == j%2 {
+						time.Sleep(tc.slowEven)
+					}
+					ran[j][w].Add(1)
+				})
+				for w := range 2 {
+					if got := ran[j][w].Load(); got != 1 {
+						t.Fatalf("job %d returned with worker %d having run %d times", j, w, got)
+					}
+				}
+			}
+			time.Sleep(10 * Spin) // let any stray re-run happen
+			for j := range jobs {
+				for w := range 2 {
+					if got := ran[j][w].Load(); got != 1 {
+						t.Fatalf("job %d: worker %d ran %d times", j, w, got)
+					}
+				}
+			}
+		})
+	}
+}
