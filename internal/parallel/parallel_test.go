@@ -121,8 +121,8 @@ func BenchmarkRunFresh2(b *testing.B) {
 func TestLateWakeUps(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		published func() // see testHookPublished
-		finished  func() // see testHookFinished
+		published func()        // see testHookPublished
+		finished  func()        // see testHookFinished
 		slowEven  time.Duration // the caller's own share in even jobs, the worker's in odd ones
 	}{
 		{"late worker wake-up", func() { time.Sleep(4 * Spin) }, nil, 0},
