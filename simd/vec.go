@@ -11,10 +11,12 @@ import (
 // without an entry (always the generic level, and every level under the
 // purego build tag or on other architectures) runs the twins.
 type vecKernels struct {
-	dot   func(x, y *float32, n int) float32
-	axpy  func(alpha float32, x, y *float32, n int)
-	scale func(alpha float32, x *float32, n int)
-	exp   func(dst, src *float32, n int)
+	dot  func(x, y *float32, n int) float32
+	axpy func(alpha float32, x, y *float32, n int)
+	// axpyTo: dst = y + alpha·x.
+	axpyTo func(alpha float32, x, y, dst *float32, n int)
+	scale  func(alpha float32, x *float32, n int)
+	exp    func(dst, src *float32, n int)
 
 	affineReLU func(dst, src *float32, n int, scale, shift float32)
 
@@ -77,6 +79,24 @@ func Axpy(alpha float32, x, y []float32) {
 		return
 	}
 	axpyGo(alpha, x, y)
+}
+
+// AxpyTo computes dst[i] = y[i] + alpha·x[i], rounded as Axpy rounds (so
+// with alpha ±1, an exact product, it is the correctly rounded sum or
+// difference at every level). dst may be x or y but must not overlap them
+// otherwise. AxpyTo panics if the lengths differ.
+func AxpyTo(dst []float32, alpha float32, x, y []float32) {
+	if len(x) != len(y) || len(dst) != len(x) {
+		panic(fmt.Sprintf("simd: AxpyTo: lengths dst %d, x %d, y %d differ", len(dst), len(x), len(y)))
+	}
+	if len(x) == 0 {
+		return
+	}
+	if k := vecFor(CurrentLevel()); k != nil {
+		k.axpyTo(alpha, &x[0], &y[0], &dst[0], len(x))
+		return
+	}
+	axpyToGo(alpha, x, y, dst)
 }
 
 // Scale computes x[i] *= alpha, correctly rounded, so every level gives the
@@ -180,6 +200,14 @@ func axpyGo(alpha float32, x, y []float32) {
 	y = y[:len(x)]
 	for i, v := range x {
 		y[i] += float32(alpha * v)
+	}
+}
+
+// axpyToGo is AxpyTo's generic twin.
+func axpyToGo(alpha float32, x, y, dst []float32) {
+	y, dst = y[:len(x)], dst[:len(x)]
+	for i, v := range x {
+		dst[i] = y[i] + float32(alpha*v)
 	}
 }
 

@@ -19,6 +19,12 @@ func axpyAVX512(alpha float32, x, y *float32, n int)
 func axpyAVX2(alpha float32, x, y *float32, n int)
 
 //go:noescape
+func axpyToAVX512(alpha float32, x, y, dst *float32, n int)
+
+//go:noescape
+func axpyToAVX2(alpha float32, x, y, dst *float32, n int)
+
+//go:noescape
 func scaleAVX512(alpha float32, x *float32, n int)
 
 //go:noescape
@@ -74,12 +80,12 @@ func dot1FMA(x, y *float32, k int) float32
 
 func init() {
 	vecTable[AVX512] = &vecKernels{
-		dot: dotAVX512, axpy: axpyAVX512, scale: scaleAVX512, exp: expAVX512, affineReLU: affineReLUAVX512,
+		dot: dotAVX512, axpy: axpyAVX512, axpyTo: axpyToAVX512, scale: scaleAVX512, exp: expAVX512, affineReLU: affineReLUAVX512,
 		addClamp: addClampAVX512, argmin: argminAVX512, minAddClamp: minAddClampAVX512,
 		sqNorms8: sqNorms8FMA, dots8: dots8FMA, dot1: dot1FMA,
 	}
 	vecTable[AVX2] = &vecKernels{
-		dot: dotAVX2, axpy: axpyAVX2, scale: scaleAVX2, exp: expAVX2, affineReLU: affineReLUAVX2,
+		dot: dotAVX2, axpy: axpyAVX2, axpyTo: axpyToAVX2, scale: scaleAVX2, exp: expAVX2, affineReLU: affineReLUAVX2,
 		addClamp: addClampAVX2, argmin: argminAVX2, minAddClamp: minAddClampAVX2,
 		sqNorms8: sqNorms8FMA, dots8: dots8FMA, dot1: dot1FMA,
 	}

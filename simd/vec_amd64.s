@@ -1,6 +1,6 @@
 //go:build amd64 && !purego
 
-// Hand-written vector kernels: dot, axpy, scale, exp, and the helpers of the
+// Hand-written vector kernels: dot, axpy, axpyTo, scale, exp, and the helpers of the
 // distance kernels (dist.go), for AVX-512 and AVX2+FMA. Each has a pure-Go
 // twin in vec.go or dist.go that states its contract. Tails are masked:
 // AVX-512 with K1 (masked loads never fault on the lanes they skip), AVX2
@@ -488,6 +488,119 @@ axpy256_tail:
 	VMASKMOVPS Y0, Y15, (DI)
 
 axpy256_done:
+	VZEROUPPER
+	RET
+
+// ---------------------------------------------------------------------------
+// AxpyTo: dst = y + alpha·x (dst may be x or y)
+
+// func axpyToAVX512(alpha float32, x, y, dst *float32, n int)
+TEXT ·axpyToAVX512(SB), NOSPLIT, $0-40
+	VBROADCASTSS alpha+0(FP), Z31
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ dst+24(FP), DX
+	MOVQ n+32(FP), CX
+	CMPQ CX, $64
+	JLT  axpyto512_16
+
+axpyto512_64:
+	VMOVUPS (DI), Z0
+	VMOVUPS 64(DI), Z1
+	VMOVUPS 128(DI), Z2
+	VMOVUPS 192(DI), Z3
+	VFMADD231PS (SI), Z31, Z0
+	VFMADD231PS 64(SI), Z31, Z1
+	VFMADD231PS 128(SI), Z31, Z2
+	VFMADD231PS 192(SI), Z31, Z3
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	ADDQ $256, DX
+	SUBQ $64, CX
+	CMPQ CX, $64
+	JGE  axpyto512_64
+
+axpyto512_16:
+	CMPQ CX, $16
+	JLT  axpyto512_tail
+	VMOVUPS (DI), Z0
+	VFMADD231PS (SI), Z31, Z0
+	VMOVUPS Z0, (DX)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, DX
+	SUBQ $16, CX
+	JMP  axpyto512_16
+
+axpyto512_tail:
+	TESTQ CX, CX
+	JEQ   axpyto512_done
+	TAILK
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z1
+	VFMADD231PS Z1, Z31, Z0
+	VMOVUPS Z0, K1, (DX)
+
+axpyto512_done:
+	VZEROUPPER
+	RET
+
+// func axpyToAVX2(alpha float32, x, y, dst *float32, n int)
+TEXT ·axpyToAVX2(SB), NOSPLIT, $0-40
+	VBROADCASTSS alpha+0(FP), Y14
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ dst+24(FP), R8
+	MOVQ n+32(FP), CX
+	CMPQ CX, $32
+	JLT  axpyto256_8
+
+axpyto256_32:
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	VFMADD231PS (SI), Y14, Y0
+	VFMADD231PS 32(SI), Y14, Y1
+	VFMADD231PS 64(SI), Y14, Y2
+	VFMADD231PS 96(SI), Y14, Y3
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y1, 32(R8)
+	VMOVUPS Y2, 64(R8)
+	VMOVUPS Y3, 96(R8)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	ADDQ $128, R8
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JGE  axpyto256_32
+
+axpyto256_8:
+	CMPQ CX, $8
+	JLT  axpyto256_tail
+	VMOVUPS (DI), Y0
+	VFMADD231PS (SI), Y14, Y0
+	VMOVUPS Y0, (R8)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R8
+	SUBQ $8, CX
+	JMP  axpyto256_8
+
+axpyto256_tail:
+	TESTQ CX, CX
+	JEQ   axpyto256_done
+	TAILY
+	VMASKMOVPS (DI), Y15, Y0
+	VMASKMOVPS (SI), Y15, Y1
+	VFMADD231PS Y1, Y14, Y0
+	VMASKMOVPS Y0, Y15, (R8)
+
+axpyto256_done:
 	VZEROUPPER
 	RET
 

@@ -136,6 +136,37 @@ func TestAxpy(t *testing.T) {
 	})
 }
 
+// TestAxpyTo checks AxpyTo against Axpy on a copy of y, bit for bit at
+// each level, with dst apart from, or equal to, x or y.
+func TestAxpyTo(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	const pad = 17
+	forEachLevel(t, func(tb testing.TB, l Level) {
+		for _, n := range vecSizes() {
+			for _, alpha := range []float32{1, -1, float32(r.Float64()*4 - 2)} {
+				x, y := randSlice(r, n), randSlice(r, n)
+				want := append([]float32(nil), y...)
+				Axpy(alpha, x, want)
+				ds := padded(r, n, pad)
+				dst := ds[pad : pad+n]
+				AxpyTo(dst, alpha, x, y)
+				checkGuards(tb, fmt.Sprintf("%s AxpyTo n=%d", l, n), ds, pad, pad)
+				inY := append([]float32(nil), y...)
+				AxpyTo(inY, alpha, x, inY)
+				inX := append([]float32(nil), x...)
+				AxpyTo(inX, alpha, inX, y)
+				for i := range want {
+					for _, got := range [][]float32{dst, inY, inX} {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							tb.Fatalf("%s n=%d alpha=%v: [%d] = %v, want %v (Axpy)", l, n, alpha, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestScale(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	const pad = 17
