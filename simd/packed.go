@@ -312,6 +312,41 @@ func packedEpilogue(threads int, a *PackedA, transB bool, n int, b []float32, ld
 	}, threads)
 }
 
+// SgemmPackedBatch computes the independent products C_i = A_i·B_i, i <
+// len(a), with each A_i packed by PackA (m×k, the same shape for all), each
+// B_i k×n (row-major, leading dimension ldb) and C_i m×n (leading
+// dimension ldc, written only, as with beta = 0). With at least as many
+// products as workers, each product runs whole on one worker, so that no
+// worker waits for another inside a product (Winograd's 16 products per
+// convolution); otherwise they run one after another, each shared out as
+// SgemmPackedEpilogue shares it. Either way every C_i is bit for bit
+// SgemmPackedEpilogue's.
+func SgemmPackedBatch(a []*PackedA, n int, b [][]float32, ldb int, c [][]float32, ldc int) {
+	if len(b) != len(a) || len(c) != len(a) {
+		panic(fmt.Sprintf("simd: SgemmPackedBatch: %d A, %d B and %d C matrices", len(a), len(b), len(c)))
+	}
+	if n < 0 {
+		panic(fmt.Sprintf("simd: SgemmPackedBatch: negative dimension n=%d", n))
+	}
+	for i, ai := range a {
+		if ai.m != a[0].m || ai.k != a[0].k {
+			panic(fmt.Sprintf("simd: SgemmPackedBatch: A[%d] is %d×%d, A[0] %d×%d", i, ai.m, ai.k, a[0].m, a[0].k))
+		}
+		checkMatrix("B", false, ai.k, n, b[i], ldb)
+		checkMatrix("C", false, ai.m, n, c[i], ldc)
+	}
+	threads := Threads()
+	if len(a) < threads {
+		for i := range a {
+			packedEpilogue(threads, a[i], false, n, b[i], ldb, c[i], ldc, nil)
+		}
+		return
+	}
+	parallel.For(len(a), threads, func(i int) {
+		packedEpilogue(1, a[i], false, n, b[i], ldb, c[i], ldc, nil)
+	})
+}
+
 // SgemmPackedEpilogueCols computes C = ep(A·B) as SgemmPackedEpilogue does,
 // for a B (k×n) that is not stored but produced a block of columns at a time:
 // fill(dst, ld, j0, j1) writes columns [j0, j1) of B into dst, element (i, j)

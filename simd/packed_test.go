@@ -164,6 +164,48 @@ func TestSgemmPackedEpilogue(t *testing.T) {
 // SgemmPackedEpilogueCols gives SgemmPackedEpilogue's results bit for bit,
 // whatever the block width and the number of workers, and hands fill every
 // column exactly once.
+// TestSgemmPackedBatch checks each product of a batch bit for bit against
+// SgemmPackedEpilogue, with fewer products than workers (run one after
+// another, each shared) and more (each on one worker).
+func TestSgemmPackedBatch(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	forEachLevel(t, func(tb testing.TB, l Level) {
+		for _, c := range []struct{ count, m, n, k, threads int }{
+			{1, 30, 70, 40, 2}, {3, 29, 300, 130, 2}, {16, 15, 33, 17, 2}, {2, 130, 97, 64, 1},
+		} {
+			prev := SetThreads(c.threads)
+			ldb, ldc := c.n+1, c.n+3
+			as := make([]*PackedA, c.count)
+			bs, got, want := make([][]float32, c.count), make([][]float32, c.count), make([][]float32, c.count)
+			for i := range as {
+				as[i] = PackA(false, c.m, c.k, randSlice(r, c.m*c.k), c.k)
+				bs[i] = randSlice(r, c.k*ldb)
+				got[i], want[i] = make([]float32, c.m*ldc), make([]float32, c.m*ldc)
+				SgemmPackedEpilogue(as[i], false, c.n, bs[i], ldb, want[i], ldc, nil)
+			}
+			SgemmPackedBatch(as, c.n, bs, ldb, got, ldc)
+			SetThreads(prev)
+			for i := range got {
+				for j := range got[i] {
+					if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
+						tb.Fatalf("%s %+v: C%d[%d] = %v, want %v", l, c, i, j, got[i][j], want[i][j])
+					}
+				}
+			}
+		}
+	})
+	a := []*PackedA{PackA(false, 2, 3, make([]float32, 6), 3), PackA(false, 3, 3, make([]float32, 9), 3)}
+	b, cc := [][]float32{make([]float32, 12), make([]float32, 12)}, [][]float32{make([]float32, 12), make([]float32, 12)}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("SgemmPackedBatch with A of two shapes did not panic")
+			}
+		}()
+		SgemmPackedBatch(a, 4, b, 4, cc, 4)
+	}()
+}
+
 func TestSgemmPackedEpilogueCols(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	cases := []struct{ m, n, k, cols, threads int }{
