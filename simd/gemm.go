@@ -369,6 +369,18 @@ func packB(dst, b []float32, ldb int, rows []int, trans bool, p0, kc, j0, nc, q0
 		n := min(nr, nc-jr)
 		panel := dst[(q-q0)*nr*kc : (q-q0+1)*nr*kc]
 		if !trans {
+			if n == 32 && nr == 32 {
+				// Whole rows of the AVX-512 kernel's panels: fixed-size
+				// copies, which compile to vector moves without a call.
+				for p := 0; p < kc; p++ {
+					off := (p0+p)*ldb + j0 + jr
+					if rows != nil {
+						off = rows[p0+p] + j0 + jr
+					}
+					*(*[32]float32)(panel[p*32:]) = *(*[32]float32)(b[off:])
+				}
+				continue
+			}
 			for p := 0; p < kc; p++ {
 				off := (p0+p)*ldb + j0 + jr
 				if rows != nil {
