@@ -58,6 +58,10 @@ type Conv2d struct {
 	// group, for the dispatch level it was packed at. It is built on the
 	// first Forward and shared by copies with the same weights.
 	packed *atomic.Pointer[packedWeights]
+
+	// wino caches the weight transformed and packed for the Winograd path
+	// (winograd.go), built on its first use like packed.
+	wino *atomic.Pointer[winoWeights]
 }
 
 // packedWeights is a Conv2d's weight packed at one dispatch level.
@@ -134,6 +138,7 @@ func NewConv2d(weight, bias *tensor.Tensor, opts Conv2dOptions) (*Conv2d, error)
 		act:    opts.Activation,
 		weight: append([]float32(nil), data(weight)...),
 		packed: new(atomic.Pointer[packedWeights]),
+		wino:   new(atomic.Pointer[winoWeights]),
 	}
 	if bias != nil {
 		if bs := bias.Shape(); len(bs) != 1 || bs[0] != c.outC {
@@ -239,6 +244,7 @@ func (c *Conv2d) FoldBatchNorm(bn *BatchNorm2d) (*Conv2d, error) {
 	}
 	d := *c
 	d.packed = new(atomic.Pointer[packedWeights])
+	d.wino = new(atomic.Pointer[winoWeights])
 	kg := len(c.weight) / c.outC
 	d.weight = make([]float32, len(c.weight))
 	d.bias = make([]float32, c.outC)
@@ -340,6 +346,10 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 	hw, p := h*w, oh*ow
 	if r == nil && c.w8 != nil {
 		c.runDirect(x, y, n, h, w, oh, ow)
+		return
+	}
+	if c.winograd(oh, ow) {
+		c.runWinograd(c.winoPacked(), x, y, r, n, h, w, oh, ow)
 		return
 	}
 	direct := c.kh == 1 && c.kw == 1 && c.stride == [2]int{1, 1} && c.pad == [2]int{}

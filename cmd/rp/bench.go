@@ -11,6 +11,7 @@ import (
 
 	"github.com/reconpatch/rp/backbones"
 	"github.com/reconpatch/rp/internal/bench"
+	"github.com/reconpatch/rp/nn"
 	"github.com/reconpatch/rp/simd"
 )
 
@@ -82,6 +83,7 @@ func runBenchBackbone(args []string, stdout, stderr io.Writer) error {
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "worker threads")
 	runs := fs.Int("runs", 7, "timed passes after one warm-up; the median is reported")
 	level := fs.String("kernel", "", "force a SIMD level: avx512, avx2 or generic (default: the best this CPU has)")
+	winograd := fs.Bool("winograd", true, "run 3×3 stride-1 convolutions by Winograd's F(2×2, 3×3); false: on the direct arithmetic")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed passes to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
@@ -98,6 +100,7 @@ func runBenchBackbone(args []string, stdout, stderr io.Writer) error {
 		}
 		prof = f
 	}
+	defer nn.SetWinograd(nn.SetWinograd(*winograd))
 	res, err := bench.Backbone(*name, *weightsPath, *size, *batch, *threads, *runs, prof)
 	if err != nil {
 		return err
@@ -105,7 +108,11 @@ func runBenchBackbone(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stdout, "%s to %s, %d×%d, batch %d, threads %d, kernel %s: %.1f ms/image median (best %.1f), %.2f GFLOP/image, %.1f GFLOP/s\n",
-		res.Backbone, strings.Join(res.Taps, "+"), res.Size, res.Size, res.Batch, res.Threads, res.Kernel, res.MSPerImage, res.BestMS, res.GFLOPPerImage, res.GFLOPS)
+	algo := "direct"
+	if res.Winograd {
+		algo = "Winograd"
+	}
+	fmt.Fprintf(stdout, "%s to %s, %d×%d, batch %d, threads %d, kernel %s, 3×3 %s: %.1f ms/image median (best %.1f), %.2f GFLOP/image, %.1f GFLOP/s\n",
+		res.Backbone, strings.Join(res.Taps, "+"), res.Size, res.Size, res.Batch, res.Threads, res.Kernel, algo, res.MSPerImage, res.BestMS, res.GFLOPPerImage, res.GFLOPS)
 	return nil
 }

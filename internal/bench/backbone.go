@@ -33,6 +33,7 @@ type BackboneResult struct {
 	GFLOPPerImage float64 `json:"gflop_per_image"` // convolutions only, from their shapes
 	GFLOPS        float64 `json:"gflops"`          // GFLOPPerImage / median time
 	Kernel        string  `json:"kernel"`          // dispatch level
+	Winograd      bool    `json:"winograd"`        // 3×3 stride-1 convolutions by F(2×2, 3×3) (nn.SetWinograd)
 	Weights       string  `json:"weights"`         // "random" or the file
 	Runs          int     `json:"runs"`
 	Impl          string  `json:"impl"`
@@ -91,7 +92,7 @@ func Backbone(name, weightsPath string, size, batch, threads, runs int, prof io.
 		Backbone: name, Taps: taps, Size: size, Batch: batch, Threads: threads,
 		MSPerImage: med * 1e3, BestMS: slices.Min(times) * 1e3, CPUMS: cpu * 1e3,
 		GFLOPPerImage: flops / 1e9, GFLOPS: flops / med / 1e9,
-		Kernel: simd.CurrentLevel().String(), Weights: "random", Runs: runs, Impl: "rp",
+		Kernel: simd.CurrentLevel().String(), Winograd: nn.Winograd(), Weights: "random", Runs: runs, Impl: "rp",
 	}
 	if weightsPath != "" || name == backbones.KerasResNet50 {
 		res.Weights = weightsPath

@@ -1,0 +1,124 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestConv2dWinograd compares 3×3 stride-1 convolutions on the Winograd
+// path with refConv at every dispatch level: odd and even sizes (partial
+// tiles), paddings 0 to 2, bias or none, the fused residual and ReLU, a
+// batch of two; and checks that they take that path and that SetWinograd
+// turns it off.
+func TestConv2dWinograd(t *testing.T) {
+	defer func(c int) { winoMinChannels = c }(winoMinChannels)
+	winoMinChannels = 16 // small cases
+	r := rand.New(rand.NewPCG(5, 6))
+	for i, tc := range []struct {
+		c, o, h, w, pad int
+		bias, fused     bool
+	}{
+		{16, 16, 8, 8, 1, true, false},
+		{16, 24, 7, 9, 1, false, true},
+		{20, 16, 5, 4, 0, true, true},
+		{32, 33, 13, 6, 2, true, false},
+		{17, 40, 3, 3, 1, false, false}, // one tile and a half each way
+		{64, 64, 14, 14, 1, true, true},
+	} {
+		n := 1 + i%2
+		x := randTensor(r, n, tc.c, tc.h, tc.w)
+		wt := randTensor(r, tc.o, tc.c, 3, 3)
+		var bd []float32
+		opt := Conv2dOptions{Padding: [2]int{tc.pad, tc.pad}}
+		conv0, err := NewConv2d(wt, nil, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv := conv0
+		if tc.bias {
+			b := randTensor(r, tc.o)
+			bd = b.Data()
+			if conv, err = NewConv2d(wt, b, opt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if tc.fused {
+			opt.Activation = ActivationReLU
+			conv = conv.WithActivation(ActivationReLU)
+		}
+		oh, ow := conv.OutputSize(tc.h, tc.w)
+		if !conv.winograd(oh, ow) {
+			t.Fatalf("case %d: %+v does not take the Winograd path", i, tc)
+		}
+		var rd []float32
+		res := randTensor(r, n, tc.o, oh, ow)
+		if tc.fused {
+			rd = res.Data()
+		}
+		want, _, _ := refConv(x.Data(), n, tc.c, tc.h, tc.w, wt.Data(), bd, tc.o, 3, 3, opt, rd)
+		run := func() []float32 {
+			if tc.fused {
+				return conv.ForwardAdd(x, res).Data()
+			}
+			return conv.Forward(x).Data()
+		}
+		t.Run(fmt.Sprintf("%dx%dx%dx%d-%d", tc.c, tc.o, tc.h, tc.w, tc.pad), func(t *testing.T) {
+			forEachLevel(t, func(t *testing.T) {
+				checkSlice(t, "Winograd", run(), want)
+				prev := SetWinograd(false)
+				off := run()
+				SetWinograd(prev)
+				checkSlice(t, "Winograd off", off, want)
+				defer func(b int) { winoBudget = b }(winoBudget)
+				winoBudget = 1 // one image at a time
+				checkSlice(t, "Winograd, image by image", run(), want)
+			})
+		})
+	}
+	// Below the channel minimum, or strided, the path is not taken.
+	for _, tc := range []struct {
+		c, o   int
+		stride int
+	}{{8, 64, 1}, {64, 8, 1}, {64, 64, 2}, {15, 15, 1}} {
+		conv, err := NewConv2d(randTensor(r, tc.o, tc.c, 3, 3), nil, Conv2dOptions{Stride: [2]int{tc.stride, tc.stride}, Padding: [2]int{1, 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if conv.winograd(conv.OutputSize(8, 8)) {
+			t.Errorf("%+v takes the Winograd path", tc)
+		}
+	}
+}
+
+// BenchmarkConv3x3 times the 3×3 stride-1 convolutions of the backbones'
+// bottlenecks (C→C channels on an S×S input, padding 1) at batch 1 and 8,
+// on the Winograd path and off it; GFLOP/s count the direct arithmetic.
+func BenchmarkConv3x3(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, sh := range []struct{ c, s int }{{64, 56}, {128, 56}, {128, 28}, {256, 28}, {256, 14}, {512, 14}, {128, 80}, {512, 20}} {
+		conv, err := NewConv2d(randTensor(r, sh.c, sh.c, 3, 3), randTensor(r, sh.c), Conv2dOptions{Padding: [2]int{1, 1}, Activation: ActivationReLU})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, n := range []int{1, 8} {
+			x := randTensor(r, n, sh.c, sh.s, sh.s)
+			y := randTensor(r, n, sh.c, sh.s, sh.s)
+			for _, wino := range []bool{true, false} {
+				name := fmt.Sprintf("c%d_s%d/b%d/direct", sh.c, sh.s, n)
+				if wino {
+					name = fmt.Sprintf("c%d_s%d/b%d/winograd", sh.c, sh.s, n)
+				}
+				b.Run(name, func(b *testing.B) {
+					defer SetWinograd(SetWinograd(wino))
+					conv.ForwardInto(y, x, nil)
+					for b.Loop() {
+						conv.ForwardInto(y, x, nil)
+					}
+					flops := 2 * float64(n*sh.c*sh.c*9*sh.s*sh.s)
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}
