@@ -1062,6 +1062,9 @@ func (k *Keras) Forward(x *tensor.Tensor, taps ...string) (map[string]*tensor.Te
 	if err := checkInput(k.name, x, 1, 1); err != nil {
 		return nil, err
 	}
+	if x.Dim(0) > 1 && imageByImage {
+		return ForwardBatched(k, x, 1, taps...)
+	}
 	steps, err := k.plan(x.Shape(), want)
 	if err != nil {
 		return nil, fmt.Errorf("backbones: %s: input shape %v: %w", k.name, x.Shape(), err)

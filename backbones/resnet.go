@@ -241,6 +241,9 @@ func (r *ResNet) Forward(x *tensor.Tensor, taps ...string) (map[string]*tensor.T
 	if err := checkInput(r.name, x, 1, 1); err != nil {
 		return nil, err
 	}
+	if x.Dim(0) > 1 && imageByImage && r.cfg.Groups <= 1 {
+		return ForwardBatched(r, x, 1, taps...)
+	}
 	out := make(map[string]*tensor.Tensor, len(taps))
 	// Intermediate values come from nn.Temp and go back to it once dead,
 	// unless a tap returns them.
