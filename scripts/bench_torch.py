@@ -142,19 +142,6 @@ def bench_torch_backbone(name, size, batch, threads, runs, models={}):
     }
 
 
-def bench_torch_backbone_fresh(name, size, batch, threads, runs):
-    """bench_torch_backbone in a new Python process: a model that ran
-    before in the same process (its allocator's state) made keras_resnet50
-    at batch 8 up to 3.4x slower (93.6 against 48.5 ms per image on one
-    thread), so each configuration starts clean, as rp's do."""
-    cmd = [sys.executable, os.path.abspath(__file__), "backbone", "--one", "--backbones", name, "--sizes", str(size),
-           "--batches", str(batch), "--threads", str(threads), "--runs", str(runs)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise SystemExit(r.stdout + r.stderr)
-    return json.loads(r.stdout)
-
-
 def bench_rp_backbone(rp, name, size, batch, threads, runs):
     cmd = [rp, "bench", "backbone", "-backbone", name, "-size", str(size), "-batch", str(batch),
            "-threads", str(threads), "-runs", str(runs), "-json"]
@@ -180,7 +167,8 @@ def main():
     p.add_argument("--backbones", default=",".join(MATRIX))
     p.add_argument("--sizes", default="", help="comma-separated sizes (default: issue 7's per backbone)")
     p.add_argument("--batches", default="1,8")
-    p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # one torch configuration, this process
+    p.add_argument("--one", action="store_true",
+                   help="PyTorch alone, the first backbone, size, batch and thread count, in a fresh process")
     args = p.parse_args()
     threads = ints(args.threads)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(max(threads)))
@@ -199,7 +187,12 @@ def main():
                     row = {"backbone": name, "size": size, "batch": batch, "threads": t,
                            "goal": MATRIX.get(name, {}).get("goal")}
                     if args.impl in ("both", "torch"):
-                        row["torch"] = bench_torch_backbone_fresh(name, size, batch, t, args.runs)
+                        # In this process, after the configurations before it:
+                        # a fresh process (--one) measured WRN-50-2 at 320
+                        # up to 2x slower (250 against 129-143 ms), its
+                        # allocator returning and faulting in its buffers
+                        # every pass; this gives PyTorch its best.
+                        row["torch"] = bench_torch_backbone(name, size, batch, t, args.runs)
                         print(json.dumps(row["torch"]), flush=True)
                     if args.impl in ("both", "rp"):
                         row["rp"] = bench_rp_backbone(args.rp, name, size, batch, t, args.runs)
