@@ -55,12 +55,20 @@ func Winograd() bool { return useWinograd.Load() }
 // (BenchmarkConv3x3, 2 threads), 128 channels gain 15–40 %, 64 nothing.
 var winoMinChannels = 128
 
+// winoMaxFloats (a variable for tests) bounds the scratch of one image on
+// the Winograd path, 16·(I+O) floats per tile: 64 MiB, about 8 times what
+// the direct path copies. Larger images (layer1 of a ResNet beyond about
+// 500×500 pixels) take the direct path rather than a scratch of gigabytes.
+var winoMaxFloats = 1 << 24
+
 // winograd reports whether the convolution takes the Winograd path for an
 // OH×OW output.
 func (c *Conv2d) winograd(oh, ow int) bool {
+	q := (oh + 1) / 2 * ((ow+1)/2 + 1) // grid positions, see runWinograd
 	return useWinograd.Load() && c.groups == 1 && c.kh == 3 && c.kw == 3 &&
 		c.stride == [2]int{1, 1} && c.dil == [2]int{1, 1} &&
-		c.inC >= winoMinChannels && c.outC >= winoMinChannels && oh >= 2 && ow >= 2
+		c.inC >= winoMinChannels && c.outC >= winoMinChannels && oh >= 2 && ow >= 2 &&
+		16*(c.inC+c.outC)*q <= winoMaxFloats
 }
 
 // winoWeights is a Conv2d's weight transformed by G·g·Gᵀ: for each of the

@@ -89,6 +89,16 @@ func TestConv2dWinograd(t *testing.T) {
 			t.Errorf("%+v takes the Winograd path", tc)
 		}
 	}
+	// Nor for an image whose transformed tiles would exceed winoMaxFloats.
+	conv, err := NewConv2d(randTensor(r, 16, 16, 3, 3), nil, Conv2dOptions{Padding: [2]int{1, 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(m int) { winoMaxFloats = m }(winoMaxFloats)
+	winoMaxFloats = 16 * 32 * 4 * 5 // 8×8 output: 4 tile rows of 5 grid positions
+	if !conv.winograd(8, 8) || conv.winograd(10, 8) {
+		t.Errorf("winoMaxFloats %d: Winograd for 8×8 %v (want true), 10×8 %v (want false)", winoMaxFloats, conv.winograd(8, 8), conv.winograd(10, 8))
+	}
 }
 
 // BenchmarkConv3x3 times the 3×3 stride-1 convolutions of the backbones'
