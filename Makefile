@@ -131,12 +131,7 @@ fuzz-ci: FUZZTIME ?= 10s
 # that would be all the run, and an unfinished one fails it.
 fuzz-ci: FUZZFLAGS ?= -fuzzminimizetime 1s
 fuzz fuzz-ci: fuzz-check
-	@fail=; for t in $(FUZZ_TARGETS); do \
-		pkg=./$${t%%:*}; name=$${t#*:}; \
-		echo "== $$name ($$pkg, $(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$pkg || fail="$$fail $$name"; \
-	done; \
-	if [ -n "$$fail" ]; then echo "fuzz targets failed:$$fail"; exit 1; fi
+	@GO=$(GO) FUZZFLAGS='$(FUZZFLAGS)' bash scripts/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
 
 ## fuzz-check: every func FuzzX in a test file must be in FUZZ_TARGETS.
 fuzz-check:
