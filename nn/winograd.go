@@ -64,7 +64,7 @@ var winoMaxFloats = 1 << 24
 // winograd reports whether the convolution takes the Winograd path for an
 // OH×OW output.
 func (c *Conv2d) winograd(oh, ow int) bool {
-	q := (oh + 1) / 2 * ((ow+1)/2 + 1) // grid positions, see runWinograd
+	_, _, _, q := winoGrid(oh, ow)
 	return useWinograd.Load() && c.groups == 1 && c.kh == 3 && c.kw == 3 &&
 		c.stride == [2]int{1, 1} && c.dil == [2]int{1, 1} &&
 		c.inC >= winoMinChannels && c.outC >= winoMinChannels && oh >= 2 && ow >= 2 &&
@@ -125,9 +125,7 @@ var winoBudget = 1 << 20
 // (like y, or nil) by F(2×2, 3×3).
 func (c *Conv2d) runWinograd(u *[16]*simd.PackedA, x, y, r []float32, n, h, w, oh, ow int) {
 	in, o := c.inC, c.outC
-	th, tw := (oh+1)/2, (ow+1)/2
-	wg := tw + 1
-	q := th * wg        // grid positions of an image: tiles and one junk column
+	th, tw, wg, q := winoGrid(oh, ow)
 	le := (th + 1) * wg // grid positions of the row-transformed planes
 	pl := le + 1        // a phase plane, read one position past the grid
 	threads := simd.Threads()
@@ -186,6 +184,14 @@ func (c *Conv2d) runWinograd(u *[16]*simd.PackedA, x, y, r []float32, n, h, w, o
 			c.winoOutput(m[oc*ld+img*q:], o*ld, (*s)[:12*q], y, r, (img0+img)*o+oc, q, wg, tw, oh, ow)
 		})
 	}
+}
+
+// winoGrid returns the tile grid of an OH×OW output: TH×TW tiles of 2×2
+// on rows of Wg = TW+1 positions (one junk column), q = TH·Wg positions.
+func winoGrid(oh, ow int) (th, tw, wg, q int) {
+	th, tw = (oh+1)/2, (ow+1)/2
+	wg = tw + 1
+	return th, tw, wg, th * wg
 }
 
 // winoOutput finishes output plane pi (image·O + channel) of y from its
