@@ -11,9 +11,10 @@ import (
 	"testing"
 )
 
-// JPEG decoding goes through Go's IDCT, not libjpeg-turbo's islow IDCT, so
-// a sample may be off by one (and a colour pixel by a little more after the
-// colour conversion). Everything else decodes exactly as PIL does.
+// The JPEGs left to image/jpeg (CMYK here) go through Go's IDCT, not
+// libjpeg-turbo's islow IDCT, so a sample may be off by one (and a colour
+// pixel by a little more after the colour conversion). Everything else
+// decodes exactly as PIL does.
 const jpegMaxDiff = 2
 
 func TestDecodeMatchesPIL(t *testing.T) {

@@ -30,12 +30,16 @@
 //     v >> 8, as PIL's ;16B unpackers do;
 //   - CMYK JPEGs (Adobe, inverted) become RGB by PIL's rule
 //     nk = 255 − K, c' = nk − round(c·nk/255);
-//   - YCbCr JPEGs are converted with libjpeg's tables and its "fancy"
-//     (triangle) chroma upsampling for 4:2:2, 4:2:0 and 4:4:0, as
-//     libjpeg-turbo does inside PIL. The IDCT is Go's, which differs from
-//     libjpeg's islow IDCT by ±1 on about 2 % of samples (±2 in a few colour
-//     values after conversion); that is the only difference measured
-//     against PIL (see the tests).
+//   - JPEGs are decoded as libjpeg-turbo decodes them inside PIL, bit for
+//     bit: baseline, extended and progressive Huffman-coded 8-bit files
+//     with one (grey) or three (YCbCr or RGB) components go through rp's
+//     own decoder (jpeg.go), whose entropy decoding, dequantisation and
+//     islow IDCT are libjpeg's, and YCbCr is converted with libjpeg's
+//     tables and its "fancy" (triangle) chroma upsampling for 4:2:2, 4:2:0
+//     and 4:4:0. This matters: Go's image/jpeg rounds its IDCT differently
+//     (±1 on about 2 % of samples), and a frozen backbone turns that into
+//     feature differences of a few per cent. CMYK/YCCK and other rare
+//     layouts are left to image/jpeg and keep its ±1.
 //
 // Errors are *Error values naming the file and the format; they wrap one of
 // ErrNotImage, ErrTruncated, ErrCorrupt, ErrUnsupported, ErrZeroSize,

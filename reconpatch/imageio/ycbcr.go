@@ -47,26 +47,32 @@ func clamp255(v int32) uint8 {
 	return uint8(v)
 }
 
+// subsamplings are the chroma layouts an image.YCbCr holds, with the
+// factors by which chroma is subsampled across and down.
+var subsamplings = []struct {
+	ratio  image.YCbCrSubsampleRatio
+	hf, vf int
+}{
+	{image.YCbCrSubsampleRatio444, 1, 1},
+	{image.YCbCrSubsampleRatio422, 2, 1},
+	{image.YCbCrSubsampleRatio420, 2, 2},
+	{image.YCbCrSubsampleRatio440, 1, 2},
+	{image.YCbCrSubsampleRatio411, 4, 1},
+	{image.YCbCrSubsampleRatio410, 4, 2},
+}
+
 // ycbcrToRGB converts m (whose bounds start at the origin) into out.
 func ycbcrToRGB(m *image.YCbCr, out RGB) {
 	w, h := out.W, out.H
 	cb := make([]uint8, w)
 	cr := make([]uint8, w)
-	var hf, vf int // horizontal and vertical chroma subsampling factors
-	switch m.SubsampleRatio {
-	case image.YCbCrSubsampleRatio444:
-		hf, vf = 1, 1
-	case image.YCbCrSubsampleRatio422:
-		hf, vf = 2, 1
-	case image.YCbCrSubsampleRatio420:
-		hf, vf = 2, 2
-	case image.YCbCrSubsampleRatio440:
-		hf, vf = 1, 2
-	case image.YCbCrSubsampleRatio411:
-		hf, vf = 4, 1
-	case image.YCbCrSubsampleRatio410:
-		hf, vf = 4, 2
-	default:
+	hf, vf := 0, 0 // horizontal and vertical chroma subsampling factors
+	for _, s := range subsamplings {
+		if s.ratio == m.SubsampleRatio {
+			hf, vf = s.hf, s.vf
+		}
+	}
+	if hf == 0 {
 		genericToRGB(m, out)
 		return
 	}
