@@ -587,6 +587,15 @@ def aupro(maps, masks, limit=0.3):
     return float(np.trapz(px, fx) / limit)
 
 
+def f1max(labels, scores):
+    """The best F1 over all thresholds (sklearn's precision-recall curve)."""
+    from sklearn.metrics import precision_recall_curve
+
+    p, r, _ = precision_recall_curve(labels, scores)
+    f1 = np.divide(2 * p * r, p + r, out=np.zeros_like(p), where=(p + r) > 0)
+    return float(f1.max())
+
+
 def metrics(scores, labels, maps, masks):
     from sklearn.metrics import roc_auc_score
 
@@ -594,6 +603,9 @@ def metrics(scores, labels, maps, masks):
     if masks.any():
         out["pixel_auroc"] = float(roc_auc_score(masks.ravel(), maps.ravel()))
         out["aupro"] = aupro(maps, masks)
+    out["image_f1max"] = f1max(labels, scores)
+    if masks.any():
+        out["pixel_f1max"] = f1max(masks.ravel(), maps.ravel())
     return out
 
 

@@ -7,6 +7,9 @@ torchvision 0.14):
 
     /usr/bin/python3 scripts/gen_image_fixtures.py
 
+The JPEG variants PIL cannot write come from libjpeg-turbo's own tools
+(apt-get install libjpeg-turbo-progs: cjpeg, jpegtran).
+
 Seeded, so a rerun writes the same files. Everything the Go tests need is
 listed in testdata/manifest.json; each case names its source file and the
 reference output PIL (or torchvision) produced from it:
