@@ -14,6 +14,7 @@ import (
 
 	"github.com/reconpatch/rp/reconpatch"
 	"github.com/reconpatch/rp/reconpatch/dataset"
+	"github.com/reconpatch/rp/reconpatch/head"
 )
 
 func runTrain(args []string, stdout, stderr io.Writer) error {
@@ -44,6 +45,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	alpha := fs.Float64("alpha", def.Head.Alpha, "weight of the pairwise similarity in the soft labels (1−α for the contextual)")
 	fDim := fs.Int("f-dim", def.Head.FDim, "width of the representation head f (the memory bank's dimension)")
 	gDim := fs.Int("g-dim", def.Head.GDim, "width of the projection head g")
+	fInit := fs.String("f-init", head.FInitRandom, "how f starts: random (a random projection) or identity (needs -f-dim equal to the feature width, 1024 by default: the untrained f is PatchCore)")
 	batchImages := fs.Int("batch-images", def.Head.BatchImages, "draw each head batch from the patches of this many random images (0: from all patches)")
 	holdout := fs.Float64("holdout", def.HoldOut, "fraction of train/good held out for score statistics and thresholds")
 	batch := fs.Int("batch", def.Batch, "images per backbone batch")
@@ -82,6 +84,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	o.Head.Epochs, o.Head.StepsPerEpoch, o.Head.LR, o.Head.NormalizeZbar = *epochs, *steps, *lr, *normZ
 	o.Head.Sigma, o.Head.AdaptiveSigma, o.Head.EMADecay = *sigma, *adaptive, *ema
 	o.Head.BatchImages = *batchImages
+	o.Head.FInit = *fInit
 	o.Head.K, o.Head.Alpha, o.Head.FDim, o.Head.GDim = *knn, *alpha, *fDim, *gDim
 	o.HoldOut, o.Batch, o.Seed = *holdout, *batch, *seed
 	if o.FeatureCache, err = reconpatch.ParseFeatureCache(*featureCache); err != nil {

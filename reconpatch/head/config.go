@@ -26,6 +26,12 @@ const (
 	ScheduleConstant = "constant"
 )
 
+// How f is initialised (TrainConfig.FInit).
+const (
+	FInitRandom   = "random"
+	FInitIdentity = "identity"
+)
+
 // TrainConfig holds every hyper-parameter of training. Start from
 // DefaultTrainConfig, the project defaults of section 12 of the
 // specification; the zero value is not valid. The JSON form is meant to be
@@ -35,6 +41,13 @@ type TrainConfig struct {
 	// ensemble member). The input width comes from the features.
 	FDim int `json:"f_dim"`
 	GDim int `json:"g_dim"`
+	// FInit is how f starts (unless Init is set): FInitRandom ("" means
+	// the same) is PyTorch's nn.Linear initialisation, so the untrained f
+	// is a random projection; FInitIdentity starts f as the identity map
+	// (FDim must equal the feature width), so the untrained control is
+	// PatchCore itself and training moves away from it. g is random either
+	// way.
+	FInit string `json:"f_init,omitempty"`
 
 	// Epochs is the number of epochs, also T_max of the cosine schedule
 	// (120; 60 for an ensemble). 0 trains nothing: the head keeps its
@@ -174,6 +187,9 @@ func (c TrainConfig) Validate() error {
 	}
 	if c.StepsPerEpoch < 0 {
 		bad("StepsPerEpoch = %d: need ≥ 0 (0 = a full pass)", c.StepsPerEpoch)
+	}
+	if c.FInit != "" && c.FInit != FInitRandom && c.FInit != FInitIdentity {
+		bad("FInit = %q: want %q or %q", c.FInit, FInitRandom, FInitIdentity)
 	}
 	if c.BatchImages < 0 {
 		bad("BatchImages = %d: need ≥ 0 (0 = draw from all patches)", c.BatchImages)

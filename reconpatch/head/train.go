@@ -343,7 +343,7 @@ func (s *sampler) nextFromImages(n int) []int {
 // copy only produces pseudo-labels) and the per-epoch history.
 //
 // The head starts from cfg.Init or from New(src.Dim(), cfg.FDim, cfg.GDim,
-// cfg.Seed). Each epoch is a full pass over the shuffled rows or
+// cfg.Seed), f replaced by the identity if cfg.FInit says so. Each epoch is a full pass over the shuffled rows or
 // cfg.StepsPerEpoch random batches (see TrainConfig.StepsPerEpoch); each
 // step is Trainer.Step; the cosine schedule advances after every epoch, and
 // progress, if not nil, is called with the epoch's statistics.
@@ -382,6 +382,17 @@ func Train(ctx context.Context, src FeatureSource, cfg TrainConfig, progress fun
 		var err error
 		if h, err = New(d, cfg.FDim, cfg.GDim, cfg.Seed); err != nil {
 			return nil, hist, err
+		}
+		if cfg.FInit == FInitIdentity {
+			if cfg.FDim != d {
+				return nil, hist, fmt.Errorf("head: Train: FInit %q needs FDim = %d, the feature width, not %d", FInitIdentity, d, cfg.FDim)
+			}
+			h.F.W.Value.Fill(0)
+			w := h.F.W.Value.Data() // [d d]
+			for i := range d {
+				w[i*d+i] = 1
+			}
+			h.F.B.Value.Fill(0)
 		}
 	}
 	tr, err := NewTrainer(h, cfg)

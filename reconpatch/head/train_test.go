@@ -479,6 +479,8 @@ func TestTrainErrors(t *testing.T) {
 		{"one row", one, func(*head.TrainConfig) {}, "at least 2 rows"},
 		{"init width", src, func(c *head.TrainConfig) { c.Init = other }, "features are 64 wide"},
 		{"init without g", src, func(c *head.TrainConfig) { c.Init = noG }, "no projection layer"},
+		{"identity f of another width", src, func(c *head.TrainConfig) { c.FInit = head.FInitIdentity }, "FDim = 64, the feature width, not 32"},
+		{"unknown f init", src, func(c *head.TrainConfig) { c.FInit = "zeros" }, `FInit = "zeros"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := smallConfig()
@@ -510,6 +512,39 @@ func TestTrainZeroEpochs(t *testing.T) {
 	}
 	if hist.Steps != 0 || !tensor.Equal(h.F.W.Value, init.F.W.Value) {
 		t.Fatalf("zero epochs: %d steps, weights changed", hist.Steps)
+	}
+}
+
+// TestTrainIdentityF checks FInitIdentity: untrained, f is the identity
+// (the embeddings are the features, so the pipeline is PatchCore); g keeps
+// its seeded initialisation; and training moves f.
+func TestTrainIdentityF(t *testing.T) {
+	train, _, _, d := synthetic()
+	src, err := head.Float32FeaturesOf(train[:200*d], d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := smallConfig()
+	cfg.FDim, cfg.FInit, cfg.Epochs = d, head.FInitIdentity, 0
+	h, _, err := head.Train(context.Background(), src, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.FromSlice(train[:3*d], 3, d)
+	if got := h.Embed(x); !tensor.Equal(got, x) {
+		t.Fatalf("untrained identity f changed the features: %v", got.Data()[:4])
+	}
+	init, _ := head.New(d, d, cfg.GDim, cfg.Seed)
+	if !tensor.Equal(h.G.W.Value, init.G.W.Value) {
+		t.Fatal("g is not its seeded initialisation")
+	}
+	cfg.Epochs = 2
+	h, _, err = head.Train(context.Background(), src, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tensor.Equal(h.Embed(x), x) {
+		t.Fatal("training left the identity f unchanged")
 	}
 }
 
