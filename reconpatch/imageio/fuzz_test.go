@@ -25,6 +25,9 @@ func FuzzDecode(f *testing.F) {
 			strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".f32") || strings.HasPrefix(name, "real") {
 			continue
 		}
+		if fi, err := os.Stat(p); err != nil || fi.IsDir() {
+			continue // testdata/fuzz: the fuzzer's own corpus
+		}
 		b, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)

@@ -27,6 +27,9 @@ func newHuffTable(counts *[17]int, vals []uint8) (*huffTable, error) {
 			t.maxCode[l] = -1
 		} else {
 			for i := 0; i < counts[l]; i++ {
+				if code >= 1<<l {
+					return nil, jpegCorrupt("bad Huffman table")
+				}
 				if l <= huffLookahead {
 					shift := huffLookahead - l
 					for b := code << shift; b < (code+1)<<shift; b++ {
