@@ -10,11 +10,19 @@ coreset's projection and starts, the scores, maps and metrics. Seed 0's
 draws are those of bench_pipeline_torch.py --method patchcore --holdout 0.
 
     OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/torch_patchcore_seeds.py --seeds 0,1,2,3
+
+--rp-models scores the memory banks of rp patchcore models (rp train
+-method patchcore -holdout 0) with the same features, scorer, maps and
+metrics: if their metrics equal rp eval's, rp and this implementation
+differ only in which rows their coresets pick. Each bank row's distance to
+its nearest PyTorch training feature is reported too (0 up to float
+rounding when rp's features are PyTorch's).
 """
 
 import argparse
 import json
 import os
+import struct
 import sys
 import time
 
@@ -26,6 +34,22 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_pipeline_torch as bp  # noqa: E402
 
 
+def read_rp_bank(path):
+    """The memory bank of an rp model file: a safetensors file whose tensor
+    "bank" is the n×d float32 bank."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        base = 8 + n
+        meta = header["bank"]
+        if meta["dtype"] != "F32":
+            raise SystemExit("%s: bank is %s; train without -bank-half" % (path, meta["dtype"]))
+        lo, hi = meta["data_offsets"]
+        f.seek(base + lo)
+        data = np.frombuffer(f.read(hi - lo), dtype="<f4").reshape(meta["shape"])
+    return torch.from_numpy(data.copy())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=bp.DEFAULT_DATA)
@@ -33,6 +57,7 @@ def main():
     ap.add_argument("--coreset", type=float, default=0.01)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", default="", help="also write the results to FILE")
+    ap.add_argument("--rp-models", default="", help="comma-separated rp patchcore model files whose banks to score")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     log = lambda s: print(s, flush=True)  # noqa: E731
@@ -49,25 +74,37 @@ def main():
     masks = np.stack([bp.load_mask(m) for _, _, m in tests])
     grid = int(round((test_feats.shape[0] // len(tests)) ** 0.5))  # 28
 
+    runs = [("seed %d" % int(s), int(s)) for s in args.seeds.split(",") if s]
+    runs += [(m, m) for m in args.rp_models.split(",") if m]
     results = []
-    for seed in [int(s) for s in args.seeds.split(",")]:
+    for name, run in runs:
         t0 = time.perf_counter()
-        gen = torch.Generator().manual_seed(seed)
-        sel = bp.approximate_coreset(feats, args.coreset, gen)
-        scorer = bp.Scorer(feats[sel].clone())
+        if isinstance(run, int):
+            gen = torch.Generator().manual_seed(run)
+            bank = feats[bp.approximate_coreset(feats, args.coreset, gen)].clone()
+        else:
+            bank = read_rp_bank(run)
+            with torch.no_grad():  # each bank row's distance to its nearest training feature
+                gap = torch.stack([bp.Scorer(feats[lo:lo + 20000])(bank)
+                                   for lo in range(0, len(feats), 20000)]).amin(0)
+            log("%s: bank %d×%d, distance to the nearest PyTorch feature: max %.3g, median %.3g (feature norms ~%.3g)"
+                % (run, bank.shape[0], bank.shape[1], gap.max(), gap.median(), bank.norm(dim=1).median()))
+        scorer = bp.Scorer(bank)
         with torch.no_grad():
             s = scorer(test_feats).reshape(len(tests), 1, grid, grid)
             scores = s.amax(dim=(1, 2, 3)).numpy()
             up = F.interpolate(s, size=(bp.CROP, bp.CROP), mode="bilinear", align_corners=False)[:, 0]
         maps = bp.gaussian_kernel_maps(up.numpy())
         res = bp.metrics(scores, labels, maps, masks)
-        res["seed"] = seed
+        res["run"] = name
         results.append(res)
-        log("seed %d: %s (%.1f s)" % (seed, " ".join("%s %.4f" % kv for kv in res.items() if kv[0] != "seed"),
-                                       time.perf_counter() - t0))
-    keys = [k for k in results[0] if k != "seed"]
-    mean = {k: float(np.mean([r[k] for r in results])) for k in keys}
-    log("mean over seeds: %s" % " ".join("%s %.4f" % kv for kv in mean.items()))
+        log("%s: %s (%.1f s)" % (name, " ".join("%s %.4f" % kv for kv in res.items() if kv[0] != "run"),
+                                 time.perf_counter() - t0))
+    seeded = [r for r in results if r["run"].startswith("seed ")]
+    keys = [k for k in results[0] if k != "run"]
+    mean = {k: float(np.mean([r[k] for r in seeded])) for k in keys} if seeded else {}
+    if seeded:
+        log("mean over seeds: %s" % " ".join("%s %.4f" % kv for kv in mean.items()))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"seeds": results, "mean": mean, "coreset": args.coreset, "data": args.data}, f, indent=1)
