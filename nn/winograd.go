@@ -227,19 +227,20 @@ func (c *Conv2d) winoOutput(m []float32, ldm int, s, y, r []float32, pi, q, wg, 
 	if r != nil {
 		ro = r[pi*oh*ow:][:oh*ow]
 	}
-	relu := c.act == ActivationReLU
 	for oy := range oh {
 		row := yo[oy*ow:][:ow]
-		src := [2][]float32{yb[oy%2][0][oy/2*wg:][:tw], yb[oy%2][1][oy/2*wg:][:tw]}
-		for ox := range row {
-			v := src[ox%2][ox/2] + bias
-			if ro != nil {
-				v += ro[oy*ow+ox]
-			}
-			if relu {
-				v = max(v, 0)
-			}
-			row[ox] = v
+		even, odd := yb[oy%2][0][oy/2*wg:][:tw], yb[oy%2][1][oy/2*wg:][:tw]
+		for t := range ow / 2 {
+			row[2*t], row[2*t+1] = even[t]+bias, odd[t]+bias
+		}
+		if ow%2 == 1 {
+			row[ow-1] = even[ow/2] + bias
+		}
+		if ro != nil {
+			simd.Axpy(1, ro[oy*ow:][:ow], row) // exact product: one rounding, as a plain sum
+		}
+		if c.act == ActivationReLU {
+			simd.AffineReLU(row, row, 1, 0)
 		}
 	}
 }
@@ -260,12 +261,13 @@ func (c *Conv2d) phasePlanes(p *[2][2][]float32, x []float32, h, w, wg int) {
 				}
 				src := x[iy*w:][:w]
 				row := dst[r*wg:][:wg]
-				// Column s reads input column 2s + b − pw.
-				for s := range row {
-					ix := 2*s + b - c.pad[1]
-					if ix >= 0 && ix < w {
-						row[s] = src[ix]
-					}
+				// Column s reads input column 2s + b − pw, inside the
+				// image for s0 ≤ s < s1 (zero, as cleared, outside).
+				off := b - c.pad[1]
+				s0 := max(0, (1-off)/2) // the first s with 2s + off ≥ 0
+				s1 := min(wg, (w-off+1)/2)
+				for s := s0; s < s1; s++ {
+					row[s] = src[2*s+off]
 				}
 			}
 		}
