@@ -52,8 +52,10 @@ func Winograd() bool { return useWinograd.Load() }
 
 // winoMinChannels (a variable for tests) is the fewest input and output
 // channels for which the Winograd path pays for its transforms: measured
-// (BenchmarkConv3x3, 2 threads), 128 channels gain 15–40 %, 64 nothing.
-var winoMinChannels = 128
+// (BenchmarkConv3x3, 2 threads), 128 channels gain 15–40 %, 64 channels
+// 15 % at batch 1 and nothing at batch 8 (since the transforms lost their
+// per-sample branches; before, nothing at either).
+var winoMinChannels = 64
 
 // winoMaxFloats (a variable for tests) bounds the scratch of one image on
 // the Winograd path, 16·(I+O) floats per tile: 64 MiB, about 8 times what
