@@ -20,7 +20,7 @@
 // multiple of 8 output channels per group and either several groups
 // (ResNeXt's grouped 3×3) or at most 32 outputs (DenseNet's 3×3) run on a
 // direct kernel instead (simd.Conv8), with no unfolding. Other 3×3
-// stride-1 convolutions with at least 128 input and output channels (the
+// stride-1 convolutions with at least 64 input and output channels (the
 // bottlenecks of the ResNets) run by Winograd's F(2×2, 3×3): 16 GEMMs on
 // transformed tiles, 16/36 of the direct arithmetic, within a few float32
 // roundings of it (SetWinograd turns this off).
