@@ -343,10 +343,11 @@ func (s *sampler) nextFromImages(n int) []int {
 // copy only produces pseudo-labels) and the per-epoch history.
 //
 // The head starts from cfg.Init or from New(src.Dim(), cfg.FDim, cfg.GDim,
-// cfg.Seed), f replaced by the identity if cfg.FInit says so. Each epoch is a full pass over the shuffled rows or
-// cfg.StepsPerEpoch random batches (see TrainConfig.StepsPerEpoch); each
-// step is Trainer.Step; the cosine schedule advances after every epoch, and
-// progress, if not nil, is called with the epoch's statistics.
+// cfg.Seed), f replaced by the identity if cfg.FInit says so. Each epoch is
+// a full pass over the shuffled rows or cfg.StepsPerEpoch random batches
+// (see TrainConfig.StepsPerEpoch); each step is Trainer.Step; the cosine
+// schedule advances after every epoch, and progress, if not nil, is called
+// with the epoch's statistics.
 //
 // Train checks ctx before every step. When ctx is done it returns the head
 // as trained so far, the history of the completed epochs and an error

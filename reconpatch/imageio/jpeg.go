@@ -324,11 +324,17 @@ func (d *jpegDecoder) readDHT(seg []byte) error {
 	return nil
 }
 
-// scanComponent is one component of a scan with its tables.
+// scanComponent is one component of a scan with its Huffman tables.
 type scanComponent struct {
 	c      *jpegComponent
 	dc, ac *huffTable
-	q      *[64]int32
+}
+
+// idct dequantises coef by the component's latched table and writes block
+// (bx, by) of its plane.
+func (c *jpegComponent) idct(coef *[64]int32, bx, by int) {
+	stride := c.bw * 8
+	idctIslow(coef, &c.quant, c.pix[by*8*stride+bx*8:], stride)
 }
 
 func (d *jpegDecoder) readScan(seg []byte) error {
@@ -381,7 +387,7 @@ func (d *jpegDecoder) readScan(seg []byte) error {
 			// libjpeg latches a component's table at its first scan.
 			c.quant = d.quant[c.tq]
 		}
-		sc[i] = scanComponent{c: c, dc: dc, ac: ac, q: &c.quant}
+		sc[i] = scanComponent{c: c, dc: dc, ac: ac}
 		blocks += c.h * c.v
 		c.pred = 0
 		c.scans++
@@ -410,8 +416,7 @@ func (d *jpegDecoder) readScan(seg []byte) error {
 		if err := d.bits.decodeBlock(s, &coef); err != nil {
 			return err
 		}
-		stride := c.bw * 8
-		idctIslow(&coef, s.q, c.pix[by*8*stride+bx*8:], stride)
+		c.idct(&coef, bx, by)
 		return nil
 	}
 	var nMCU, perRow int
@@ -467,13 +472,12 @@ func (d *jpegDecoder) image() (image.Image, error) {
 		}
 		if d.progressive {
 			var coef [64]int32
-			stride := c.bw * 8
 			for by := 0; by < c.bh; by++ {
 				for bx := 0; bx < c.bw; bx++ {
 					for k, v := range c.coefs[(by*c.bw+bx)*64:][:64] {
 						coef[k] = int32(v)
 					}
-					idctIslow(&coef, &c.quant, c.pix[by*8*stride+bx*8:], stride)
+					c.idct(&coef, bx, by)
 				}
 			}
 		}
