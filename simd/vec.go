@@ -19,6 +19,9 @@ type vecKernels struct {
 	exp    func(dst, src *float32, n int)
 
 	affineReLU func(dst, src *float32, n int, scale, shift float32)
+	// mix6: the first ndst rows of Mix6, from sources s0…s5 into d0…d5
+	// (the pointers past ndst are not used).
+	mix6 func(c, s0, s1, s2, s3, s4, s5, d0, d1, d2, d3, d4, d5 *float32, ndst, n int)
 
 	// Distance helpers, see dist.go.
 	addClamp    func(c float32, x, y *float32, n int)
@@ -97,6 +100,47 @@ func AxpyTo(dst []float32, alpha float32, x, y []float32) {
 		return
 	}
 	axpyToGo(alpha, x, y, dst)
+}
+
+// Mix6 computes small linear combinations of six vectors, the transforms
+// of Winograd's F(4×4, 3×3): for each destination i < len(dst) (1 to 6),
+//
+//	dst[i][x] = Σ_{l<6} c[6i+l]·src[l][x],  x < n = len(dst[0]),
+//
+// in one pass over the sources. Every destination has length n, every
+// source at least n; a destination must not overlap a source or another
+// destination. The assembly levels sum in order of l with fused
+// multiply-adds; the generic level rounds each product and sum. A zero
+// coefficient adds nothing (unless its source holds an infinity or NaN).
+// Mix6 panics if the lengths do not fit.
+func Mix6(dst [][]float32, c *[36]float32, src *[6][]float32) {
+	if len(dst) < 1 || len(dst) > 6 {
+		panic(fmt.Sprintf("simd: Mix6: %d destinations, want 1 to 6", len(dst)))
+	}
+	n := len(dst[0])
+	for i, d := range dst {
+		if len(d) != n {
+			panic(fmt.Sprintf("simd: Mix6: len(dst[%d]) = %d != len(dst[0]) = %d", i, len(d), n))
+		}
+	}
+	for l, s := range src {
+		if len(s) < n {
+			panic(fmt.Sprintf("simd: Mix6: len(src[%d]) = %d < %d", l, len(s), n))
+		}
+	}
+	if n == 0 {
+		return
+	}
+	if k := vecFor(CurrentLevel()); k != nil {
+		var dp [6]*float32
+		for i := range dp {
+			dp[i] = &dst[min(i, len(dst)-1)][0]
+		}
+		k.mix6(&c[0], &src[0][0], &src[1][0], &src[2][0], &src[3][0], &src[4][0], &src[5][0],
+			dp[0], dp[1], dp[2], dp[3], dp[4], dp[5], len(dst), n)
+		return
+	}
+	mix6Go(dst, c, src)
 }
 
 // Scale computes x[i] *= alpha, correctly rounded, so every level gives the
@@ -200,6 +244,24 @@ func axpyGo(alpha float32, x, y []float32) {
 	y = y[:len(x)]
 	for i, v := range x {
 		y[i] += float32(alpha * v)
+	}
+}
+
+// mix6Go is Mix6's generic twin.
+func mix6Go(dst [][]float32, c *[36]float32, src *[6][]float32) {
+	n := len(dst[0])
+	s0, s1, s2, s3, s4, s5 := src[0][:n], src[1][:n], src[2][:n], src[3][:n], src[4][:n], src[5][:n]
+	for i, d := range dst {
+		k := c[6*i:][:6]
+		for x := range d {
+			sum := float32(k[0] * s0[x])
+			sum += float32(k[1] * s1[x])
+			sum += float32(k[2] * s2[x])
+			sum += float32(k[3] * s3[x])
+			sum += float32(k[4] * s4[x])
+			sum += float32(k[5] * s5[x])
+			d[x] = sum
+		}
 	}
 }
 

@@ -167,6 +167,59 @@ func TestAxpyTo(t *testing.T) {
 	})
 }
 
+// TestMix6 checks Mix6 at every level and destination count: with small
+// integer coefficients and inputs (exact sums, as with Winograd's matrices)
+// against the exact result, with random ones against a float64 sum within
+// the bound of six fused roundings; and that nothing past n is written.
+func TestMix6(t *testing.T) {
+	r := rand.New(rand.NewPCG(61, 62))
+	const pad = 17
+	forEachLevel(t, func(tb testing.TB, l Level) {
+		for _, n := range vecSizes() {
+			for nd := 1; nd <= 6; nd++ {
+				for _, exact := range []bool{true, false} {
+					var c [36]float32
+					var src [6][]float32
+					for i := range c {
+						c[i] = float32(r.IntN(11) - 5)
+						if !exact {
+							c[i] = float32(r.NormFloat64())
+						}
+					}
+					for j := range src {
+						src[j] = randSlice(r, n+j) // longer than n is allowed
+						if exact {
+							src[j] = intSlice(r, n+j, 100)
+						}
+					}
+					bufs := make([][]float32, nd)
+					dst := make([][]float32, nd)
+					for i := range dst {
+						bufs[i] = padded(r, n, pad)
+						dst[i] = bufs[i][pad : pad+n]
+					}
+					Mix6(dst, &c, &src)
+					for i := range dst {
+						checkGuards(tb, fmt.Sprintf("%s Mix6 n=%d dst %d of %d", l, n, i, nd), bufs[i], pad, pad)
+						for x := range n {
+							var want, mag float64
+							for j := range 6 {
+								p := float64(c[6*i+j]) * float64(src[j][x])
+								want += p
+								mag += math.Abs(p)
+							}
+							got := float64(dst[i][x])
+							if exact && got != want || !exact && math.Abs(got-want) > 8*eps32*mag {
+								tb.Fatalf("%s n=%d exact=%v: dst[%d][%d] = %v, want %v", l, n, exact, i, x, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestScale(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	const pad = 17
@@ -197,6 +250,14 @@ func TestVecPanics(t *testing.T) {
 		{"Dot", "len(x) = 3 != len(y) = 4", func() { Dot(make([]float32, 3), make([]float32, 4)) }},
 		{"Axpy", "len(x) = 5 != len(y) = 2", func() { Axpy(1, make([]float32, 5), make([]float32, 2)) }},
 		{"Exp", "len(dst) = 1 != len(src) = 0", func() { Exp(make([]float32, 1), nil) }},
+		{"Mix6 none", "0 destinations", func() { Mix6(nil, new([36]float32), new([6][]float32)) }},
+		{"Mix6 seven", "7 destinations", func() { Mix6(make([][]float32, 7), new([36]float32), new([6][]float32)) }},
+		{"Mix6 ragged", "len(dst[1]) = 2 != len(dst[0]) = 3", func() {
+			Mix6([][]float32{make([]float32, 3), make([]float32, 2)}, new([36]float32), new([6][]float32))
+		}},
+		{"Mix6 short source", "len(src[0]) = 0 < 3", func() {
+			Mix6([][]float32{make([]float32, 3)}, new([36]float32), new([6][]float32))
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
