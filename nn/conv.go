@@ -61,7 +61,7 @@ type Conv2d struct {
 
 	// wino caches the weight transformed and packed for the Winograd path
 	// (winograd.go), built on its first use like packed.
-	wino *atomic.Pointer[winoWeights]
+	wino *winoCache
 }
 
 // packedWeights is a Conv2d's weight packed at one dispatch level.
@@ -138,7 +138,7 @@ func NewConv2d(weight, bias *tensor.Tensor, opts Conv2dOptions) (*Conv2d, error)
 		act:    opts.Activation,
 		weight: append([]float32(nil), data(weight)...),
 		packed: new(atomic.Pointer[packedWeights]),
-		wino:   new(atomic.Pointer[winoWeights]),
+		wino:   new(winoCache),
 	}
 	if bias != nil {
 		if bs := bias.Shape(); len(bs) != 1 || bs[0] != c.outC {
@@ -244,7 +244,7 @@ func (c *Conv2d) FoldBatchNorm(bn *BatchNorm2d) (*Conv2d, error) {
 	}
 	d := *c
 	d.packed = new(atomic.Pointer[packedWeights])
-	d.wino = new(atomic.Pointer[winoWeights])
+	d.wino = new(winoCache)
 	kg := len(c.weight) / c.outC
 	d.weight = make([]float32, len(c.weight))
 	d.bias = make([]float32, c.outC)
@@ -348,8 +348,8 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 		c.runDirect(x, y, n, h, w, oh, ow)
 		return
 	}
-	if c.winograd(oh, ow) {
-		c.runWinograd(c.winoPacked(), x, y, r, n, h, w, oh, ow)
+	if v := c.winograd(oh, ow); v != nil {
+		c.runWinograd(v, x, y, r, n, h, w, oh, ow)
 		return
 	}
 	direct := c.kh == 1 && c.kw == 1 && c.stride == [2]int{1, 1} && c.pad == [2]int{}

@@ -21,9 +21,11 @@
 // (ResNeXt's grouped 3×3) or at most 32 outputs (DenseNet's 3×3) run on a
 // direct kernel instead (simd.Conv8), with no unfolding. Other 3×3
 // stride-1 convolutions with at least 64 input and output channels (the
-// bottlenecks of the ResNets) run by Winograd's F(2×2, 3×3): 16 GEMMs on
-// transformed tiles, 16/36 of the direct arithmetic, within a few float32
-// roundings of it (SetWinograd turns this off).
+// bottlenecks of the ResNets) run by Winograd's minimal filtering: F(4×4,
+// 3×3) on large outputs (36 GEMMs on transformed tiles, a quarter of the
+// direct arithmetic), F(2×2, 3×3) on small ones (16 GEMMs, 16/36 of it),
+// within a few float32 roundings of the direct result (SetWinograd turns
+// this off).
 //
 // Forward returns a new tensor; ForwardInto writes into one the caller
 // provides, such as a slice of a larger buffer or a tensor from Temp, which

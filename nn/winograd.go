@@ -6,34 +6,123 @@ import (
 	"github.com/reconpatch/rp/simd"
 )
 
-// Winograd's minimal filtering F(2×2, 3×3) (Lavin and Gray, "Fast
-// Algorithms for Convolutional Neural Networks", 2016) computes a 2×2 block
-// of a 3×3 convolution's output from a 4×4 block of its input with 16
-// multiplications instead of 36:
+// Winograd's minimal filtering F(m×m, 3×3) (Lavin and Gray, "Fast
+// Algorithms for Convolutional Neural Networks", 2016) computes an m×m block
+// of a 3×3 convolution's output from a t×t block of its input, t = m+2,
+// with t² multiplications instead of 9m²:
 //
 //	Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A
 //
-// for a 3×3 kernel g and a 4×4 input tile d, with
+// for a 3×3 kernel g and a t×t input tile d. Two sizes are used. F(2×2, 3×3)
+// (16 products per 4 outputs) has
 //
 //	     ⎡1  0 −1  0⎤        ⎡1    0    0  ⎤        ⎡1  1  1  0⎤
 //	Bᵀ = ⎢0  1  1  0⎥    G = ⎢1/2  1/2  1/2⎥   Aᵀ = ⎣0  1 −1 −1⎦
 //	     ⎢0 −1  1  0⎥        ⎢1/2 −1/2  1/2⎥
 //	     ⎣0  1  0 −1⎦        ⎣0    0    1  ⎦
 //
-// Summed over input channels, each of the 16 elements ξ of the transformed
-// tiles is one GEMM, U_ξ (O × I) · V_ξ (I × tiles), so a 3×3 stride-1
-// convolution costs 16/36 of its direct arithmetic plus the transforms. The
-// transforms only add and subtract (the halves of G are applied once, to
-// the weights at packing time), so the results stay within a few float32
-// roundings of the direct convolution's: well inside the backbones' parity
-// bound.
+// whose transforms only add and subtract, and F(4×4, 3×3) (36 products per
+// 16 outputs, 0.56 of F(2×2)'s arithmetic per output), on the points 0, ±1,
+// ±2 and ∞:
+//
+//	     ⎡4  0 −5  0  1  0⎤       ⎡ 1/4    0     0  ⎤
+//	     ⎢0 −4 −4  1  1  0⎥       ⎢−1/6  −1/6  −1/6 ⎥        ⎡1  1  1  1  1  0⎤
+//	Bᵀ = ⎢0  4 −4 −1  1  0⎥   G = ⎢−1/6   1/6  −1/6 ⎥   Aᵀ = ⎢0  1 −1  2 −2  0⎥
+//	     ⎢0 −2 −1  2  1  0⎥       ⎢1/24  1/12   1/6 ⎥        ⎢0  1  1  4  4  0⎥
+//	     ⎢0  2 −1 −2  1  0⎥       ⎢1/24 −1/12   1/6 ⎥        ⎣0  1 −1  8 −8  1⎦
+//	     ⎣0  4  0 −5  0  1⎦       ⎣ 0     0     1   ⎦
+//
+// whose transforms scale by 2, 4, 5 and 8, so its results lie a few more
+// float32 roundings from the direct convolution's (relative L2 error about
+// 10⁻⁶ against 10⁻⁷), still far inside the backbones' parity bound.
+//
+// Summed over input channels, each of the t² elements ξ of the transformed
+// tiles is one GEMM, U_ξ (O × I) · V_ξ (I × tiles). G is applied to the
+// weights once, at packing time, in float64.
 //
 // Tiles are laid out on a grid of TH rows of Wg = TW+1 columns (TH×TW tiles
 // cover the output, the extra column is junk, dropped on output), so that
 // every transform is a whole-grid vector operation: the input is first split
-// into its four phase planes P[a][b][r][s] = padded[2r+a][2s+b], on which
-// tap (k, l) of tile (r, s) sits at the constant offset (k/2)·Wg + l/2 from
-// grid position r·Wg + s.
+// into its m² phase planes P[a][b][r][s] = padded[m·r+a][m·s+b], on which
+// tap (k, l) of tile (r, s) sits at the constant offset (k/m)·Wg + l/m from
+// grid position r·Wg + s (t ≤ 2m, so the offsets are 0 or 1).
+
+// winoVariant is one of the F(m×m, 3×3) algorithms.
+type winoVariant struct {
+	m int           // output tile side; input tiles are t = m+2 on a side
+	g [6][3]float64 // G, t×3
+}
+
+var (
+	winoF2 = &winoVariant{
+		m: 2,
+		g: [6][3]float64{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}},
+	}
+	winoF4 = &winoVariant{
+		m: 4,
+		g: [6][3]float64{
+			{1.0 / 4, 0, 0},
+			{-1.0 / 6, -1.0 / 6, -1.0 / 6},
+			{-1.0 / 6, 1.0 / 6, -1.0 / 6},
+			{1.0 / 24, 1.0 / 12, 1.0 / 6},
+			{1.0 / 24, -1.0 / 12, 1.0 / 6},
+			{0, 0, 1},
+		},
+	}
+)
+
+// Bᵀ and Aᵀ of F(4×4, 3×3), rows of 6.
+var (
+	winoF4BT = [36]float32{
+		4, 0, -5, 0, 1, 0,
+		0, -4, -4, 1, 1, 0,
+		0, 4, -4, -1, 1, 0,
+		0, -2, -1, 2, 1, 0,
+		0, 2, -1, -2, 1, 0,
+		0, 4, 0, -5, 0, 1,
+	}
+	winoF4AT = [36]float32{
+		1, 1, 1, 1, 1, 0,
+		0, 1, -1, 2, -2, 0,
+		0, 1, 1, 4, 4, 0,
+		0, 1, -1, 8, -8, 1,
+	}
+)
+
+// input sets dst[j] = Σ_l Bᵀ[j][l]·d[l] for j < t over len(dst[0])
+// elements (the d may be longer). F(2×2)'s transform adds and subtracts
+// plane by plane (one rounding per term past the first, as plain sums);
+// F(4×4)'s, with coefficients up to 5, is one simd.Mix6 pass.
+func (v *winoVariant) input(dst, d [][]float32) {
+	if v.m == 4 {
+		simd.Mix6(dst, &winoF4BT, (*[6][]float32)(d))
+		return
+	}
+	combine(dst[0], d[0], d[2], -1) // d0 − d2
+	combine(dst[1], d[1], d[2], 1)  // d1 + d2
+	combine(dst[2], d[2], d[1], -1) // d2 − d1
+	combine(dst[3], d[1], d[3], -1) // d1 − d3
+}
+
+// output sets dst[i] = Σ_j Aᵀ[i][j]·d[j] for i < m over len(dst[0])
+// elements, as input does.
+func (v *winoVariant) output(dst, d [][]float32) {
+	if v.m == 4 {
+		simd.Mix6(dst, &winoF4AT, (*[6][]float32)(d))
+		return
+	}
+	n := len(dst[0])
+	combine(dst[0], d[0], d[1], 1)  // d0 + d1
+	simd.Axpy(1, d[2][:n], dst[0])  //    + d2
+	combine(dst[1], d[1], d[2], -1) // d1 − d2
+	simd.Axpy(-1, d[3][:n], dst[1]) //    − d3
+}
+
+// combine sets dst = a + sign·b over len(dst) elements (sign ±1: exact
+// products, so one rounding, as a plain sum).
+func combine(dst, a, b []float32, sign float32) {
+	simd.AxpyTo(dst, sign, b[:len(dst)], a[:len(dst)])
+}
 
 // useWinograd selects the Winograd path for the convolutions it suits;
 // SetWinograd changes it, tests compare both paths.
@@ -58,61 +147,94 @@ func Winograd() bool { return useWinograd.Load() }
 var winoMinChannels = 64
 
 // winoMaxFloats (a variable for tests) bounds the scratch of one image on
-// the Winograd path, 16·(I+O) floats per tile: 64 MiB, about 8 times what
+// the Winograd path, t²·(I+O) floats per tile: 64 MiB, about 8 times what
 // the direct path copies. Larger images (layer1 of a ResNet beyond about
 // 500×500 pixels) take the direct path rather than a scratch of gigabytes.
 var winoMaxFloats = 1 << 24
 
-// winograd reports whether the convolution takes the Winograd path for an
-// OH×OW output.
-func (c *Conv2d) winograd(oh, ow int) bool {
-	_, _, _, q := winoGrid(oh, ow)
-	return useWinograd.Load() && c.groups == 1 && c.kh == 3 && c.kw == 3 &&
-		c.stride == [2]int{1, 1} && c.dil == [2]int{1, 1} &&
-		c.inC >= winoMinChannels && c.outC >= winoMinChannels && oh >= 2 && ow >= 2 &&
-		16*(c.inC+c.outC)*q <= winoMaxFloats
+// winoF4MinWork (a variable for tests; negative: always) decides between
+// the two algorithms: F(4×4, 3×3) is used when its tiles times the smaller
+// channel count reach it and at least 80 % of its tile grid (junk column
+// included) is output, F(2×2, 3×3) otherwise. F(4×4)'s saving is in the
+// products, which grow with the channels; its transforms cost more per
+// plane, and on small outputs (14×14: 20 grid positions for 196 outputs) its
+// padding eats the saving. Measured (2 threads, batch 1 and 8, F(4×4) time
+// over F(2×2)'s): 128 channels at 56×56 0.80 / 0.92, 64 at 56×56 0.80 / 0.86,
+// 256 at 28×28 0.92 / 0.90, 512 at 20×20 0.92 / 0.92, 128 at 40×40 about
+// level, 128 at 28×28 1.01 / 1.26, any at 14×14 1.5–2.
+var winoF4MinWork = 12000
+
+// winograd returns the Winograd algorithm a convolution with an OH×OW output
+// runs by, or nil for none.
+func (c *Conv2d) winograd(oh, ow int) *winoVariant {
+	if !useWinograd.Load() || c.groups != 1 || c.kh != 3 || c.kw != 3 ||
+		c.stride != [2]int{1, 1} || c.dil != [2]int{1, 1} ||
+		c.inC < winoMinChannels || c.outC < winoMinChannels || oh < 2 || ow < 2 {
+		return nil
+	}
+	v := winoF2
+	th, tw, wg, _ := winoGrid(oh, ow, 4)
+	if winoF4MinWork < 0 || th*tw*min(c.inC, c.outC) >= winoF4MinWork && 5*oh*ow >= 4*16*th*wg {
+		v = winoF4
+	}
+	t := v.m + 2
+	if _, _, _, q := winoGrid(oh, ow, v.m); t*t*(c.inC+c.outC)*q > winoMaxFloats {
+		return nil
+	}
+	return v
 }
 
-// winoWeights is a Conv2d's weight transformed by G·g·Gᵀ: for each of the
-// 16 elements ξ = 4i + j, the O × I matrix U_ξ packed at one dispatch
-// level.
+// winoWeights is a Conv2d's weight transformed by G·g·Gᵀ for one variant:
+// for each of the t² elements ξ = t·i + j, the O × I matrix U_ξ packed at
+// one dispatch level.
 type winoWeights struct {
 	level simd.Level
-	u     [16]*simd.PackedA
+	u     []*simd.PackedA
 }
 
-// winoPacked returns the transformed weights packed for the current
-// dispatch level, building them on first use (or after a level change).
-func (c *Conv2d) winoPacked() *[16]*simd.PackedA {
+// winoCache holds a Conv2d's transformed weights, one slot per variant
+// (F(2×2), F(4×4)).
+type winoCache [2]atomic.Pointer[winoWeights]
+
+// winoPacked returns the weights transformed for v and packed for the
+// current dispatch level, building them on first use (or after a level
+// change).
+func (c *Conv2d) winoPacked(v *winoVariant) []*simd.PackedA {
 	l := simd.CurrentLevel()
-	if p := c.wino.Load(); p != nil && p.level == l {
-		return &p.u
+	slot := &c.wino[v.m/2-1]
+	if p := slot.Load(); p != nil && p.level == l {
+		return p.u
 	}
-	o, in := c.outC, c.inC
-	u := make([]float32, 16*o*in) // u[ξ][o][i]
+	o, in, t := c.outC, c.inC, v.m+2
+	u := make([]float32, t*t*o*in) // u[ξ][o][i]
 	for oc := range o {
 		for ic := range in {
 			g := c.weight[(oc*in+ic)*9:][:9]
-			var t [4][3]float64 // G·g
-			for j := range 3 {
-				g0, g1, g2 := float64(g[j]), float64(g[3+j]), float64(g[6+j])
-				t[0][j], t[1][j], t[2][j], t[3][j] = g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2
+			var gg [6][3]float64 // G·g
+			for i := range t {
+				for j := range 3 {
+					for k := range 3 {
+						gg[i][j] += v.g[i][k] * float64(g[3*k+j])
+					}
+				}
 			}
-			for i := range 4 { // (G·g)·Gᵀ, row i
-				t0, t1, t2 := t[i][0], t[i][1], t[i][2]
-				row := [4]float64{t0, (t0 + t1 + t2) / 2, (t0 - t1 + t2) / 2, t2}
-				for j, v := range row {
-					u[((4*i+j)*o+oc)*in+ic] = float32(v)
+			for i := range t { // (G·g)·Gᵀ
+				for j := range t {
+					var sum float64
+					for k := range 3 {
+						sum += gg[i][k] * v.g[j][k]
+					}
+					u[((t*i+j)*o+oc)*in+ic] = float32(sum)
 				}
 			}
 		}
 	}
-	p := &winoWeights{level: l}
+	p := &winoWeights{level: l, u: make([]*simd.PackedA, t*t)}
 	for xi := range p.u {
 		p.u[xi] = simd.PackA(false, o, in, u[xi*o*in:][:o*in], in)
 	}
-	c.wino.Store(p)
-	return &p.u
+	slot.Store(p)
+	return p.u
 }
 
 // winoBudget (a variable for tests) is the most floats of transformed input
@@ -124,101 +246,123 @@ func (c *Conv2d) winoPacked() *[16]*simd.PackedA {
 var winoBudget = 1 << 20
 
 // runWinograd computes y (N×O×OH×OW) from x (N×I×H×W) and the residual r
-// (like y, or nil) by F(2×2, 3×3).
-func (c *Conv2d) runWinograd(u *[16]*simd.PackedA, x, y, r []float32, n, h, w, oh, ow int) {
+// (like y, or nil) by the variant v.
+func (c *Conv2d) runWinograd(v *winoVariant, x, y, r []float32, n, h, w, oh, ow int) {
+	u := c.winoPacked(v)
 	in, o := c.inC, c.outC
-	th, tw, wg, q := winoGrid(oh, ow)
+	m, t := v.m, v.m+2
+	nt := t * t
+	th, tw, wg, q := winoGrid(oh, ow, m)
 	le := (th + 1) * wg // grid positions of the row-transformed planes
 	pl := le + 1        // a phase plane, read one position past the grid
 	threads := simd.Threads()
-	group := max(1, min(n, winoBudget/(16*(in+o)*q)))
+	group := max(1, min(n, winoBudget/(nt*(in+o)*q)))
 
-	buf := getScratch(16 * (in + o) * group * q)
+	buf := getScratch(nt * (in + o) * group * q)
 	defer putScratch(buf)
 	for img0 := 0; img0 < n; img0 += group {
 		nb := min(group, n-img0)
-		ld := nb * q                     // columns of the products: the group's grids side by side
-		v := (*buf)[:16*in*ld]           // V[ξ][i][img·q + grid position]
-		m := (*buf)[16*in*ld:][:16*o*ld] // M[ξ][o][img·q + grid position]
+		ld := nb * q                      // columns of the products: the group's grids side by side
+		vt := (*buf)[:nt*in*ld]           // V[ξ][i][img·q + grid position]
+		mt := (*buf)[nt*in*ld:][:nt*o*ld] // M[ξ][o][img·q + grid position]
 
 		// Input transform, a plane at a time: V_ξ = Bᵀ d B.
-		forChunks(nb*in, workersFor(threads, nb*in*h*w), 4*pl+8*le, func(unit int, s *[]float32) {
+		forChunks(nb*in, workersFor(threads, nb*in*h*w), m*m*pl+m*t*le, func(unit int, s *[]float32) {
 			img, ci := unit/in, unit%in
-			var p [2][2][]float32 // phase planes
-			for i := range 4 {
-				p[i/2][i%2] = (*s)[i*pl:][:pl]
+			var p [4][4][]float32 // phase planes
+			for a := range m {
+				for b := range m {
+					p[a][b] = (*s)[(a*m+b)*pl:][:pl]
+				}
 			}
-			c.phasePlanes(&p, x[((img0+img)*in+ci)*h*w:][:h*w], h, w, wg)
-			var e [2][4][]float32 // d·B along each tile row, for even and odd rows
-			for i := range 8 {
-				e[i/4][i%4] = (*s)[4*pl+i*le:][:le]
+			c.phasePlanes(&p, m, x[((img0+img)*in+ci)*h*w:][:h*w], h, w, wg)
+			sc := (*s)[m*m*pl:]
+			var e [4][6][]float32 // d·B along each tile row, by row phase
+			for a := range m {
+				for j := range t {
+					e[a][j] = sc[(a*t+j)*le:][:le]
+				}
 			}
-			for a := range 2 {
-				// Tap column l of tile column s is phase plane l%2 at offset l/2.
-				p0, p1 := p[a][0], p[a][1]
-				combine(e[a][0], p0[:le], p0[1:], -1) // d0 − d2
-				combine(e[a][1], p1[:le], p0[1:], 1)  // d1 + d2
-				combine(e[a][2], p0[1:le+1], p1, -1)  // d2 − d1
-				combine(e[a][3], p1[:le], p1[1:], -1) // d1 − d3
+			var d, dst [6][]float32
+			for a := range m {
+				// Tap column l of tile column s is phase plane l%m at offset
+				// l/m (0 or 1: t ≤ 2m).
+				for l := range m {
+					d[l] = p[a][l]
+				}
+				for l := m; l < t; l++ {
+					d[l] = p[a][l-m][1:]
+				}
+				v.input(e[a][:t], d[:t])
 			}
-			for j := range 4 {
-				// Tap row k of tile row r is row phase k%2 at offset (k/2)·Wg.
-				e0, e1 := e[0][j], e[1][j]
-				at := func(i int) []float32 { return v[((4*i+j)*in+ci)*ld+img*q:][:q] }
-				combine(at(0), e0[:q], e0[wg:], -1) // e0 − e2
-				combine(at(1), e1[:q], e0[wg:], 1)  // e1 + e2
-				combine(at(2), e0[wg:wg+q], e1, -1) // e2 − e1
-				combine(at(3), e1[:q], e1[wg:], -1) // e1 − e3
+			for j := range t {
+				// Tap row k of tile row r is row phase k%m at offset (k/m)·Wg.
+				for k := range m {
+					d[k] = e[k][j]
+				}
+				for k := m; k < t; k++ {
+					d[k] = e[k-m][j][wg:]
+				}
+				for i := range t {
+					dst[i] = vt[((t*i+j)*in+ci)*ld+img*q:][:q]
+				}
+				v.input(dst[:t], d[:t])
 			}
 		})
 
-		// The 16 products M_ξ (O × grids) = U_ξ (O × I) · V_ξ (I × grids).
-		var vs, ms [16][]float32
-		for xi := range 16 {
-			vs[xi], ms[xi] = v[xi*in*ld:][:in*ld], m[xi*o*ld:][:o*ld]
+		// The t² products M_ξ (O × grids) = U_ξ (O × I) · V_ξ (I × grids).
+		vs, ms := make([][]float32, nt), make([][]float32, nt)
+		for xi := range nt {
+			vs[xi], ms[xi] = vt[xi*in*ld:][:in*ld], mt[xi*o*ld:][:o*ld]
 		}
-		simd.SgemmPackedBatch(u[:], ld, vs[:], ld, ms[:], ld)
+		simd.SgemmPackedBatch(u, ld, vs, ld, ms, ld)
 
 		// Output transform, a plane at a time: Y = Aᵀ M A, then the bias,
-		// residual and activation, each 2×2 block into place.
-		forChunks(nb*o, workersFor(threads, nb*o*oh*ow), 12*q, func(unit int, s *[]float32) {
+		// residual and activation, each m×m block into place.
+		forChunks(nb*o, workersFor(threads, nb*o*oh*ow), (t*m+m*m)*q, func(unit int, s *[]float32) {
 			img, oc := unit/o, unit%o
-			c.winoOutput(m[oc*ld+img*q:], o*ld, (*s)[:12*q], y, r, (img0+img)*o+oc, q, wg, tw, oh, ow)
+			c.winoOutput(v, mt[oc*ld+img*q:], o*ld, *s, y, r, (img0+img)*o+oc, q, wg, tw, oh, ow)
 		})
 	}
 }
 
-// winoGrid returns the tile grid of an OH×OW output: TH×TW tiles of 2×2
-// on rows of Wg = TW+1 positions (one junk column), q = TH·Wg positions.
-func winoGrid(oh, ow int) (th, tw, wg, q int) {
-	th, tw = (oh+1)/2, (ow+1)/2
+// winoGrid returns the tile grid of an OH×OW output for m×m tiles: TH×TW
+// tiles on rows of Wg = TW+1 positions (one junk column), q = TH·Wg
+// positions.
+func winoGrid(oh, ow, m int) (th, tw, wg, q int) {
+	th, tw = (oh+m-1)/m, (ow+m-1)/m
 	wg = tw + 1
 	return th, tw, wg, th * wg
 }
 
 // winoOutput finishes output plane pi (image·O + channel) of y from its
-// products, M_ξ at m[ξ·ldm:][:q], with 12·q floats of scratch: Y = Aᵀ M A,
-// then the bias, residual (r, or nil) and activation, each 2×2 block into
-// place.
-func (c *Conv2d) winoOutput(m []float32, ldm int, s, y, r []float32, pi, q, wg, tw, oh, ow int) {
-	at := func(xi int) []float32 { return m[xi*ldm:][:q] }
-	var t [4][2][]float32 // M·A along each tile row
-	for i := range 4 {
-		t0, t1 := s[(2*i)*q:][:q], s[(2*i+1)*q:][:q]
-		combine(t0, at(4*i), at(4*i+1), 1)    // m0 + m1
-		simd.Axpy(1, at(4*i+2), t0)           //    + m2
-		combine(t1, at(4*i+1), at(4*i+2), -1) // m1 − m2
-		simd.Axpy(-1, at(4*i+3), t1)          //    − m3
-		t[i] = [2][]float32{t0, t1}
+// products by the variant v, M_ξ at mt[ξ·ldm:][:q], with (t·m + m²)·q
+// floats of scratch s: Y = Aᵀ M A, then the bias, residual (r, or
+// nil) and activation, each m×m block into place.
+func (c *Conv2d) winoOutput(v *winoVariant, mt []float32, ldm int, s, y, r []float32, pi, q, wg, tw, oh, ow int) {
+	m, t := v.m, v.m+2
+	plane := func(i int) []float32 { return s[i*q:][:q] }
+	var ma [6][4][]float32 // M·A along each tile row
+	var d, dst [6][]float32
+	for i := range t {
+		for j := range t {
+			d[j] = mt[(t*i+j)*ldm:][:q]
+		}
+		for b := range m {
+			ma[i][b] = plane(i*m + b)
+		}
+		v.output(ma[i][:m], d[:t])
 	}
-	var yb [2][2][]float32 // Aᵀ·(M·A): output phase (a, b) of every tile
-	for b := range 2 {
-		y0, y1 := s[(8+b)*q:][:q], s[(10+b)*q:][:q]
-		combine(y0, t[0][b], t[1][b], 1)  // t0 + t1
-		simd.Axpy(1, t[2][b], y0)         //    + t2
-		combine(y1, t[1][b], t[2][b], -1) // t1 − t2
-		simd.Axpy(-1, t[3][b], y1)        //    − t3
-		yb[0][b], yb[1][b] = y0, y1
+	var yb [4][4][]float32 // Aᵀ·(M·A): output phase (a, b) of every tile
+	for b := range m {
+		for i := range t {
+			d[i] = ma[i][b]
+		}
+		for a := range m {
+			yb[a][b] = plane(t*m + a*m + b)
+			dst[a] = yb[a][b]
+		}
+		v.output(dst[:m], d[:t])
 	}
 	var bias float32
 	if c.bias != nil {
@@ -229,14 +373,25 @@ func (c *Conv2d) winoOutput(m []float32, ldm int, s, y, r []float32, pi, q, wg, 
 	if r != nil {
 		ro = r[pi*oh*ow:][:oh*ow]
 	}
+	full := ow / m // whole tiles in a row
 	for oy := range oh {
 		row := yo[oy*ow:][:ow]
-		even, odd := yb[oy%2][0][oy/2*wg:][:tw], yb[oy%2][1][oy/2*wg:][:tw]
-		for t := range ow / 2 {
-			row[2*t], row[2*t+1] = even[t]+bias, odd[t]+bias
+		ph, base := &yb[oy&(m-1)], oy/m*wg // m is 2 or 4
+		switch m {
+		case 2:
+			y0, y1 := ph[0][base:][:tw], ph[1][base:][:tw]
+			for t := range full {
+				row[2*t], row[2*t+1] = y0[t]+bias, y1[t]+bias
+			}
+		case 4:
+			y0, y1, y2, y3 := ph[0][base:][:tw], ph[1][base:][:tw], ph[2][base:][:tw], ph[3][base:][:tw]
+			for t := range full {
+				b := row[4*t:][:4]
+				b[0], b[1], b[2], b[3] = y0[t]+bias, y1[t]+bias, y2[t]+bias, y3[t]+bias
+			}
 		}
-		if ow%2 == 1 {
-			row[ow-1] = even[ow/2] + bias
+		for ox := full * m; ox < ow; ox++ {
+			row[ox] = ph[ox&(m-1)][base+full] + bias
 		}
 		if ro != nil {
 			simd.Axpy(1, ro[oy*ow:][:ow], row) // exact product: one rounding, as a plain sum
@@ -247,39 +402,38 @@ func (c *Conv2d) winoOutput(m []float32, ldm int, s, y, r []float32, pi, q, wg, 
 	}
 }
 
-// phasePlanes fills p[a][b] (each at least (TH+1)·Wg + 1 long) with the
-// zero-padded H×W plane x split by row and column parity:
-// p[a][b][r·Wg + s] = padded[2r+a][2s+b].
-func (c *Conv2d) phasePlanes(p *[2][2][]float32, x []float32, h, w, wg int) {
-	for a := range 2 {
-		for b := range 2 {
+// phasePlanes fills p[a][b] for a, b < m (each (TH+1)·Wg + 1 long) with
+// the zero-padded H×W plane x split by row and column phase modulo m:
+// p[a][b][r·Wg + s] = padded[m·r+a][m·s+b].
+func (c *Conv2d) phasePlanes(p *[4][4][]float32, m int, x []float32, h, w, wg int) {
+	rows := (len(p[0][0]) - 1) / wg
+	for a := range m {
+		for b := range m {
+			// Column s reads input column m·s + off, inside the image
+			// for s0 ≤ s < s1 (zero, as cleared, outside).
+			off := b - c.pad[1]
+			s0 := min(wg, (m-1-off)/m) // the first s with m·s + off ≥ 0
+			s1 := max(s0, min(wg, (w-off+m-1)/m))
 			dst := p[a][b]
 			clear(dst)
-			rows := (len(dst) - 1) / wg
 			for r := range rows {
-				iy := 2*r + a - c.pad[0]
+				iy := m*r + a - c.pad[0]
 				if iy < 0 || iy >= h {
 					continue
 				}
-				src := x[iy*w:][:w]
-				row := dst[r*wg:][:wg]
-				// Column s reads input column 2s + b − pw, inside the
-				// image for s0 ≤ s < s1 (zero, as cleared, outside).
-				off := b - c.pad[1]
-				s0 := max(0, (1-off)/2) // the first s with 2s + off ≥ 0
-				s1 := min(wg, (w-off+1)/2)
+				src, row := x[iy*w:][:w], dst[r*wg:][:wg]
+				if m == 2 { // a constant stride, for the compiler
+					for s := s0; s < s1; s++ {
+						row[s] = src[2*s+off]
+					}
+					continue
+				}
 				for s := s0; s < s1; s++ {
-					row[s] = src[2*s+off]
+					row[s] = src[4*s+off]
 				}
 			}
 		}
 	}
-}
-
-// combine sets dst = a + sign·b over len(dst) elements (sign ±1: exact
-// products, so one rounding, as a plain sum).
-func combine(dst, a, b []float32, sign float32) {
-	simd.AxpyTo(dst, sign, b[:len(dst)], a[:len(dst)])
 }
 
 // forChunks calls f(i, scratch) for every i in [0, n), the indices split

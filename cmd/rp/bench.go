@@ -83,7 +83,7 @@ func runBenchBackbone(args []string, stdout, stderr io.Writer) error {
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "worker threads")
 	runs := fs.Int("runs", 7, "timed passes after one warm-up; the median is reported")
 	level := fs.String("kernel", "", "force a SIMD level: avx512, avx2 or generic (default: the best this CPU has)")
-	winograd := fs.Bool("winograd", true, "run 3×3 stride-1 convolutions by Winograd's F(2×2, 3×3); false: on the direct arithmetic")
+	winograd := fs.Bool("winograd", true, "run 3×3 stride-1 convolutions by Winograd's F(4×4, 3×3) or F(2×2, 3×3); false: on the direct arithmetic")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed passes to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {

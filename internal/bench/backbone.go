@@ -33,7 +33,7 @@ type BackboneResult struct {
 	GFLOPPerImage float64 `json:"gflop_per_image"` // convolutions only, from their shapes
 	GFLOPS        float64 `json:"gflops"`          // GFLOPPerImage / median time
 	Kernel        string  `json:"kernel"`          // dispatch level
-	Winograd      bool    `json:"winograd"`        // 3×3 stride-1 convolutions by F(2×2, 3×3) (nn.SetWinograd)
+	Winograd      bool    `json:"winograd"`        // 3×3 stride-1 convolutions by Winograd's F(4×4) or F(2×2) (nn.SetWinograd)
 	Weights       string  `json:"weights"`         // "random" or the file
 	Runs          int     `json:"runs"`
 	Impl          string  `json:"impl"`
