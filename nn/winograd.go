@@ -152,20 +152,25 @@ var winoMinChannels = 64
 // 500×500 pixels) take the direct path rather than a scratch of gigabytes.
 var winoMaxFloats = 1 << 24
 
-// winoF4MinWork (a variable for tests; negative: always) decides between
-// the two algorithms: F(4×4, 3×3) is used when its tiles times the smaller
-// channel count reach it and at least 80 % of its tile grid (junk column
-// included) is output, F(2×2, 3×3) otherwise. F(4×4)'s saving is in the
-// products, which grow with the channels; its transforms cost more per
-// plane, and on small outputs (14×14: 20 grid positions for 196 outputs) its
-// padding eats the saving. Measured (2 threads, batch 1 and 8, F(4×4) time
-// over F(2×2)'s): 128 channels at 56×56 0.80 / 0.92, 64 at 56×56 0.80 / 0.86,
-// 256 at 28×28 0.92 / 0.90, 512 at 20×20 0.92 / 0.92, 128 at 40×40 about
-// level, 128 at 28×28 1.01 / 1.26, any at 14×14 1.5–2.
-var winoF4MinWork = 12000
+// winoF4MinWork (a variable for tests; negative: always F(4×4)) is the
+// fewest F(4×4) tiles times the smaller channel count for which
+// F(4×4, 3×3) is used. Below it (64 channels at 20×20) F(4×4)'s heavier
+// transforms outweigh its smaller products.
+var winoF4MinWork = 3000
+
+// winoPanel is the column panel of the widest GEMM micro-kernel (AVX-512's
+// 32): each product's columns are computed in whole panels.
+const winoPanel = 32
 
 // winograd returns the Winograd algorithm a convolution with an OH×OW output
-// runs by, or nil for none.
+// runs by, or nil for none. F(4×4, 3×3) is chosen when its products' columns,
+// rounded up to whole panels, are at most 0.7 of F(2×2)'s and its work
+// reaches winoF4MinWork. On small outputs F(4×4)'s few grid positions fill
+// the panels badly: at 14×14, 36 products of 20 columns (a panel each)
+// against 16 of 56 (two). Measured at batch 1 and 8, F(4×4)'s time over
+// F(2×2)'s (BenchmarkConv3x3, docs/BENCHMARKS.md): 1.2–1.5 at 14×14, about
+// level at 16×16 and 24×24 (column ratios 0.75, 0.9), 0.7–0.9 at 20×20 with
+// 128+ channels and from 28×28 up (ratios 0.56–0.64).
 func (c *Conv2d) winograd(oh, ow int) *winoVariant {
 	if !useWinograd.Load() || c.groups != 1 || c.kh != 3 || c.kw != 3 ||
 		c.stride != [2]int{1, 1} || c.dil != [2]int{1, 1} ||
@@ -173,8 +178,10 @@ func (c *Conv2d) winograd(oh, ow int) *winoVariant {
 		return nil
 	}
 	v := winoF2
-	th, tw, wg, _ := winoGrid(oh, ow, 4)
-	if winoF4MinWork < 0 || th*tw*min(c.inC, c.outC) >= winoF4MinWork && 5*oh*ow >= 4*16*th*wg {
+	th, tw, _, q4 := winoGrid(oh, ow, 4)
+	_, _, _, q2 := winoGrid(oh, ow, 2)
+	cols4, cols2 := 36*ceilDiv(q4, winoPanel), 16*ceilDiv(q2, winoPanel) // in panels
+	if winoF4MinWork < 0 || 10*cols4 <= 7*cols2 && th*tw*min(c.inC, c.outC) >= winoF4MinWork {
 		v = winoF4
 	}
 	t := v.m + 2

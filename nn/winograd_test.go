@@ -103,7 +103,10 @@ func TestConv2dWinograd(t *testing.T) {
 	for _, tc := range []struct {
 		c, s int
 		want *winoVariant
-	}{{64, 56, winoF4}, {128, 56, winoF4}, {256, 28, winoF4}, {512, 20, winoF4}, {128, 28, winoF2}, {256, 14, winoF2}, {512, 14, winoF2}} {
+	}{
+		{64, 56, winoF4}, {128, 56, winoF4}, {64, 28, winoF4}, {256, 28, winoF4}, {128, 20, winoF4}, {512, 20, winoF4},
+		{64, 20, winoF2}, {256, 24, winoF2}, {512, 16, winoF2}, {256, 14, winoF2}, {512, 14, winoF2}, {1024, 8, winoF2},
+	} {
 		conv, err := NewConv2d(randTensor(r, tc.c, tc.c, 3, 3), nil, Conv2dOptions{Padding: [2]int{1, 1}})
 		if err != nil {
 			t.Fatal(err)
