@@ -93,10 +93,6 @@ func (c *Conv2d) packedGroups() []*simd.PackedA {
 // positions, so that tiles start and end inside output rows.
 var tileCols = 0
 
-// parallelFlops is the GEMM size below which simd.Sgemm runs on one worker;
-// convolutions made of many such products run them side by side instead.
-const parallelFlops = 1 << 22
-
 // NewConv2d returns a convolution with the given weight, O×(I/groups)×KH×KW
 // in PyTorch's layout, and bias, of shape [O] or nil for none. The tensors
 // are copied; the caller may reuse them. It returns an error, naming the
@@ -355,7 +351,7 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 	direct := c.kh == 1 && c.kw == 1 && c.stride == [2]int{1, 1} && c.pad == [2]int{}
 	shifted := !direct && c.stride == [2]int{1, 1} && useShifted
 	units, workers := n*g, 1
-	if units > 1 && 2*og*kg*p < parallelFlops {
+	if units > 1 && 2*og*kg*p < simd.MinParallelFlops {
 		// Each GEMM is too small for simd to share out: run several at
 		// once instead, each on one worker.
 		workers = min(simd.Threads(), units)

@@ -299,7 +299,7 @@ func nearestRows(l Level, threads int, a []float32, m, lda int, b []float32, n, 
 // workersFor is how many workers a job of the given cost (in flops or
 // element operations) uses: one below the SGEMM's parallel threshold.
 func workersFor(threads int, cost float64) int {
-	if cost < minParallelFlops {
+	if cost < MinParallelFlops {
 		return 1
 	}
 	return max(1, threads)

@@ -92,9 +92,11 @@ func scaleMatrix(beta float32, c []float32, m, n, ldc int) {
 	}
 }
 
-// minParallelFlops is the size below which a product runs on one worker:
-// starting and synchronising workers costs a few microseconds.
-const minParallelFlops = 1 << 22
+// MinParallelFlops is the size of a product (2·m·n·k) below which Sgemm and
+// the packed products run on one worker: starting and synchronising workers
+// costs a few microseconds. Callers with many such products, such as the
+// groups of a convolution, run them side by side instead.
+const MinParallelFlops = 1 << 22
 
 type gemmJob struct {
 	kern           *gemmKernel

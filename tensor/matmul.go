@@ -74,7 +74,7 @@ func MatMul(a, b *Tensor) *Tensor {
 	// Sgemm runs a large product on all its workers; small ones run on one,
 	// so spread a batch of small products over the workers instead.
 	workers := min(simd.Threads(), len(jobs))
-	if workers <= 1 || 2*float64(m)*float64(n)*float64(k) >= minParallelFlops {
+	if workers <= 1 || 2*float64(m)*float64(n)*float64(k) >= simd.MinParallelFlops {
 		run(jobs)
 		return out
 	}
@@ -86,10 +86,6 @@ func MatMul(a, b *Tensor) *Tensor {
 	wg.Wait()
 	return out
 }
-
-// minParallelFlops is the product size from which Sgemm uses several
-// workers by itself (simd's threshold).
-const minParallelFlops = 1 << 22
 
 // gemmOperand is a tensor whose last two dimensions Sgemm can read: each
 // matrix starts at its offset, is stored row-major with leading dimension ld,
