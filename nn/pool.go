@@ -46,8 +46,9 @@ func (p MaxPool2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	// j in [cols[xo][0], cols[xo][1]), likewise i.
 	cols, rows := poolTaps(w, ow, k[1], s[1], pad[1], dil[1]), poolTaps(h, oh, k[0], s[0], pad[0], dil[0])
 	// Separably: each output row first takes the maximum down its window's
-	// input rows, column by column, then across each window's columns.
-	// Every step is independent of the last, and max is branch-free.
+	// input rows, column by column (vector code, simd.Max), then across each
+	// window's columns (the builtin max, branch-free). A NaN wins either way,
+	// as in PyTorch.
 	full3 := k[1] == 3 && dil[1] == 1
 	forPlanes(n*c, oh*ow*k[0]*k[1], func(pl int) {
 		in, o := src[pl*h*w:][:h*w], dst[pl*oh*ow:][:oh*ow]
@@ -62,11 +63,7 @@ func (p MaxPool2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 				}
 			}
 			for i := i0 + 1; i < i1; i++ {
-				row := in[(y*s[0]-pad[0]+i*dil[0])*w:][:w]
-				down := down[:len(row)]
-				for iw, v := range row {
-					down[iw] = max(down[iw], v) // NaN wins, as in PyTorch
-				}
+				simd.Max(down, in[(y*s[0]-pad[0]+i*dil[0])*w:][:w])
 			}
 			orow := o[y*ow:][:ow]
 			for xo := range orow {

@@ -19,6 +19,8 @@ type vecKernels struct {
 	exp    func(dst, src *float32, n int)
 
 	affineReLU func(dst, src *float32, n int, scale, shift float32)
+	// max: Max.
+	max func(dst, x *float32, n int)
 	// mix6: the first ndst rows of Mix6, from sources s0…s5 into d0…d5
 	// (the pointers past ndst are not used).
 	mix6 func(c, s0, s1, s2, s3, s4, s5, d0, d1, d2, d3, d4, d5 *float32, ndst, n int)
@@ -100,6 +102,25 @@ func AxpyTo(dst []float32, alpha float32, x, y []float32) {
 		return
 	}
 	axpyToGo(alpha, x, y, dst)
+}
+
+// Max sets dst[i] to x[i] where x[i] > dst[i] or x[i] is NaN, the update
+// rule of PyTorch's max pooling: a NaN wins, and of equal values (+0 and
+// −0 included) the one already in dst stays. Every level gives the same
+// bits. dst and x must not overlap unless they are the same slice. Max
+// panics if the lengths differ.
+func Max(dst, x []float32) {
+	if len(dst) != len(x) {
+		panic(fmt.Sprintf("simd: Max: len(dst) = %d != len(x) = %d", len(dst), len(x)))
+	}
+	if len(x) == 0 {
+		return
+	}
+	if k := vecFor(CurrentLevel()); k != nil {
+		k.max(&dst[0], &x[0], len(x))
+		return
+	}
+	maxGo(dst, x)
 }
 
 // Mix6 computes small linear combinations of six vectors, the transforms
@@ -244,6 +265,16 @@ func axpyGo(alpha float32, x, y []float32) {
 	y = y[:len(x)]
 	for i, v := range x {
 		y[i] += float32(alpha * v)
+	}
+}
+
+// maxGo is Max's generic twin.
+func maxGo(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		if v > dst[i] || v != v {
+			dst[i] = v
+		}
 	}
 }
 

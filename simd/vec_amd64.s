@@ -1,6 +1,6 @@
 //go:build amd64 && !purego
 
-// Hand-written vector kernels: dot, axpy, axpyTo, scale, exp, mix6, and the helpers of the
+// Hand-written vector kernels: dot, axpy, axpyTo, scale, exp, mix6, max, and the helpers of the
 // distance kernels (dist.go), for AVX-512 and AVX2+FMA. Each has a pure-Go
 // twin in vec.go or dist.go that states its contract. Tails are masked:
 // AVX-512 with K1 (masked loads never fault on the lanes they skip), AVX2
@@ -1703,5 +1703,77 @@ mix256_tail:
 	VMASKMOVPS Y11, Y15, (AX)(BX*1)
 
 mix256_done:
+	VZEROUPPER
+	RET
+
+// ---------------------------------------------------------------------------
+// Max: dst[i] = x[i] where x[i] > dst[i] or x[i] is NaN (PyTorch's max pooling)
+
+// func maxAVX512(dst, x *float32, n int)
+TEXT ·maxAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+
+	// One masked body for whole vectors (K1 all ones) and the tail.
+max512_loop:
+	CMPQ CX, $16
+	JLT  max512_tailmask
+	KXNORW K1, K1, K1
+	JMP  max512_body
+
+max512_tailmask:
+	TAILK
+
+max512_body:
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z (SI), K1, Z1
+	VCMPPS $0x1e, Z0, Z1, K1, K2 // x > dst (ordered, quiet)
+	VCMPPS $3, Z1, Z1, K1, K3    // x is NaN
+	KORW K2, K3, K2
+	VMOVUPS Z1, K2, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JGT  max512_loop
+	VZEROUPPER
+	RET
+
+// MAX256(D, X) sets D to X in the lanes where X > D or X is NaN; clobbers
+// Y2 and Y3.
+#define MAX256(D, X) \
+	VCMPPS $0x1e, D, X, Y2; \
+	VCMPPS $3, X, X, Y3; \
+	VORPS Y2, Y3, Y2; \
+	VBLENDVPS Y2, X, D, D
+
+// func maxAVX2(dst, x *float32, n int)
+TEXT ·maxAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+
+max256_8:
+	CMPQ CX, $8
+	JLT  max256_tail
+	VMOVUPS (DI), Y0
+	VMOVUPS (SI), Y1
+	MAX256(Y0, Y1)
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  max256_8
+
+max256_tail:
+	TESTQ CX, CX
+	JEQ   max256_done
+	TAILY
+	VMASKMOVPS (DI), Y15, Y0
+	VMASKMOVPS (SI), Y15, Y1
+	MAX256(Y0, Y1)
+	VMASKMOVPS Y0, Y15, (DI)
+
+max256_done:
 	VZEROUPPER
 	RET

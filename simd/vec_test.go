@@ -220,6 +220,50 @@ func TestMix6(t *testing.T) {
 	})
 }
 
+// TestMax checks Max at every level bit for bit against its rule, on
+// values with NaNs, infinities and signed zeros in both operands, and that
+// nothing past n is written.
+func TestMax(t *testing.T) {
+	r := rand.New(rand.NewPCG(71, 72))
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)), 1, -1}
+	pick := func() float32 {
+		if r.IntN(4) == 0 {
+			return special[r.IntN(len(special))]
+		}
+		return float32(r.IntN(7) - 3) // ties are common
+	}
+	const pad = 17
+	forEachLevel(t, func(tb testing.TB, l Level) {
+		for _, n := range vecSizes() {
+			x := make([]float32, n)
+			buf := padded(r, n, pad)
+			dst := buf[pad : pad+n]
+			for i := range x {
+				x[i], dst[i] = pick(), pick()
+			}
+			orig := append([]float32(nil), dst...)
+			Max(dst, x)
+			checkGuards(tb, fmt.Sprintf("%s Max n=%d", l, n), buf, pad, pad)
+			for i := range x {
+				want := orig[i]
+				if x[i] > orig[i] || x[i] != x[i] {
+					want = x[i]
+				}
+				if math.Float32bits(dst[i]) != math.Float32bits(want) {
+					tb.Fatalf("%s n=%d: Max(%v, %v) = %v, want %v", l, n, orig[i], x[i], dst[i], want)
+				}
+			}
+			same := append([]float32(nil), orig...)
+			Max(same, same) // in place: unchanged
+			for i := range same {
+				if math.Float32bits(same[i]) != math.Float32bits(orig[i]) {
+					tb.Fatalf("%s n=%d: Max(x, x)[%d] = %v, want %v", l, n, i, same[i], orig[i])
+				}
+			}
+		}
+	})
+}
+
 func TestScale(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	const pad = 17
@@ -250,6 +294,7 @@ func TestVecPanics(t *testing.T) {
 		{"Dot", "len(x) = 3 != len(y) = 4", func() { Dot(make([]float32, 3), make([]float32, 4)) }},
 		{"Axpy", "len(x) = 5 != len(y) = 2", func() { Axpy(1, make([]float32, 5), make([]float32, 2)) }},
 		{"Exp", "len(dst) = 1 != len(src) = 0", func() { Exp(make([]float32, 1), nil) }},
+		{"Max", "len(dst) = 2 != len(x) = 3", func() { Max(make([]float32, 2), make([]float32, 3)) }},
 		{"Mix6 none", "0 destinations", func() { Mix6(nil, new([36]float32), new([6][]float32)) }},
 		{"Mix6 seven", "7 destinations", func() { Mix6(make([][]float32, 7), new([36]float32), new([6][]float32)) }},
 		{"Mix6 ragged", "len(dst[1]) = 2 != len(dst[0]) = 3", func() {
