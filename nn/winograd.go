@@ -130,9 +130,9 @@ var useWinograd atomic.Bool
 
 func init() { useWinograd.Store(true) }
 
-// SetWinograd turns the Winograd F(2×2, 3×3) path of 3×3 stride-1
-// convolutions on or off (it is on by default) and returns the previous
-// setting. Off, they run as im2col-free GEMMs on the direct arithmetic;
+// SetWinograd turns the Winograd path (F(4×4, 3×3) or F(2×2, 3×3)) of 3×3
+// stride-1 convolutions on or off (it is on by default) and returns the
+// previous setting. Off, they run as im2col-free GEMMs on the direct arithmetic;
 // benchmarks compare the two.
 func SetWinograd(on bool) (previous bool) { return useWinograd.Swap(on) }
 
