@@ -578,8 +578,12 @@ func (c *Conv2d) im2col(col []float32, ld int, x []float32, cg, h, w, ow, p0, p1
 					clear(seg[:l-a])
 					clear(seg[u-a:])
 					src := plane[ih*w:][:w]
-					if sw == 1 {
+					switch sw {
+					case 1:
 						copy(seg[l-a:u-a], src[l+off:u+off])
+						continue
+					case 2: // the stems and the strided 1×1 convolutions
+						simd.Stride2(seg[l-a:u-a], src[2*l+off:])
 						continue
 					}
 					s := l*sw + off

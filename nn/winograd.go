@@ -429,10 +429,11 @@ func (c *Conv2d) phasePlanes(p *[4][4][]float32, m int, x []float32, h, w, wg in
 					continue
 				}
 				src, row := x[iy*w:][:w], dst[r*wg:][:wg]
-				if m == 2 { // a constant stride, for the compiler
-					for s := s0; s < s1; s++ {
-						row[s] = src[2*s+off]
-					}
+				if s0 == s1 {
+					continue
+				}
+				if m == 2 {
+					simd.Stride2(row[s0:s1], src[2*s0+off:])
 					continue
 				}
 				for s := s0; s < s1; s++ {

@@ -21,6 +21,8 @@ type vecKernels struct {
 	affineReLU func(dst, src *float32, n int, scale, shift float32)
 	// max: Max.
 	max func(dst, x *float32, n int)
+	// stride2: Stride2 for n a multiple of 16 and 2n source values.
+	stride2 func(dst, src *float32, n int)
 	// mix6: the first ndst rows of Mix6, from sources s0…s5 into d0…d5
 	// (the pointers past ndst are not used).
 	mix6 func(c, s0, s1, s2, s3, s4, s5, d0, d1, d2, d3, d4, d5 *float32, ndst, n int)
@@ -121,6 +123,28 @@ func Max(dst, x []float32) {
 		return
 	}
 	maxGo(dst, x)
+}
+
+// Stride2 sets dst[i] = src[2i] for i < len(dst): every other value, the
+// gather of a stride-2 convolution's unfolding. src must hold at least
+// 2·len(dst) − 1 values; Stride2 panics otherwise.
+func Stride2(dst, src []float32) {
+	n := len(dst)
+	if n == 0 {
+		return
+	}
+	if len(src) < 2*n-1 {
+		panic(fmt.Sprintf("simd: Stride2: len(src) = %d < %d for %d values", len(src), 2*n-1, n))
+	}
+	fast := 0
+	if k := vecFor(CurrentLevel()); k != nil {
+		// Whole blocks of 16 whose 32 source values all lie in src.
+		fast = min(n, len(src)/2) &^ 15
+		if fast > 0 {
+			k.stride2(&dst[0], &src[0], fast)
+		}
+	}
+	stride2Go(dst[fast:], src[2*fast:])
 }
 
 // Mix6 computes small linear combinations of six vectors, the transforms
@@ -265,6 +289,17 @@ func axpyGo(alpha float32, x, y []float32) {
 	y = y[:len(x)]
 	for i, v := range x {
 		y[i] += float32(alpha * v)
+	}
+}
+
+// stride2Go is Stride2's generic twin.
+func stride2Go(dst, src []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	src = src[:2*len(dst)-1]
+	for i := range dst {
+		dst[i] = src[2*i]
 	}
 }
 

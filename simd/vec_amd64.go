@@ -7,6 +7,12 @@ package simd
 // argmin kernels track indices in 32-bit lanes, so their n is below 2³¹.
 
 //go:noescape
+func stride2AVX512(dst, src *float32, n int)
+
+//go:noescape
+func stride2AVX2(dst, src *float32, n int)
+
+//go:noescape
 func maxAVX512(dst, x *float32, n int)
 
 //go:noescape
@@ -92,12 +98,12 @@ func dot1FMA(x, y *float32, k int) float32
 
 func init() {
 	vecTable[AVX512] = &vecKernels{
-		dot: dotAVX512, axpy: axpyAVX512, axpyTo: axpyToAVX512, scale: scaleAVX512, exp: expAVX512, affineReLU: affineReLUAVX512, mix6: mix6AVX512, max: maxAVX512,
+		dot: dotAVX512, axpy: axpyAVX512, axpyTo: axpyToAVX512, scale: scaleAVX512, exp: expAVX512, affineReLU: affineReLUAVX512, mix6: mix6AVX512, max: maxAVX512, stride2: stride2AVX512,
 		addClamp: addClampAVX512, argmin: argminAVX512, minAddClamp: minAddClampAVX512,
 		sqNorms8: sqNorms8FMA, dots8: dots8FMA, dot1: dot1FMA,
 	}
 	vecTable[AVX2] = &vecKernels{
-		dot: dotAVX2, axpy: axpyAVX2, axpyTo: axpyToAVX2, scale: scaleAVX2, exp: expAVX2, affineReLU: affineReLUAVX2, mix6: mix6AVX2, max: maxAVX2,
+		dot: dotAVX2, axpy: axpyAVX2, axpyTo: axpyToAVX2, scale: scaleAVX2, exp: expAVX2, affineReLU: affineReLUAVX2, mix6: mix6AVX2, max: maxAVX2, stride2: stride2AVX2,
 		addClamp: addClampAVX2, argmin: argminAVX2, minAddClamp: minAddClampAVX2,
 		sqNorms8: sqNorms8FMA, dots8: dots8FMA, dot1: dot1FMA,
 	}

@@ -1,6 +1,6 @@
 //go:build amd64 && !purego
 
-// Hand-written vector kernels: dot, axpy, axpyTo, scale, exp, mix6, max, and the helpers of the
+// Hand-written vector kernels: dot, axpy, axpyTo, scale, exp, mix6, max, stride2, and the helpers of the
 // distance kernels (dist.go), for AVX-512 and AVX2+FMA. Each has a pure-Go
 // twin in vec.go or dist.go that states its contract. Tails are masked:
 // AVX-512 with K1 (masked loads never fault on the lanes they skip), AVX2
@@ -1775,5 +1775,65 @@ max256_tail:
 	VMASKMOVPS Y0, Y15, (DI)
 
 max256_done:
+	VZEROUPPER
+	RET
+
+// ---------------------------------------------------------------------------
+// Stride2: dst[i] = src[2i], n a multiple of 16, src holding 2n values
+
+// stride2Idx picks the even lanes of two concatenated vectors.
+DATA stride2Idx<>+0(SB)/4, $0
+DATA stride2Idx<>+4(SB)/4, $2
+DATA stride2Idx<>+8(SB)/4, $4
+DATA stride2Idx<>+12(SB)/4, $6
+DATA stride2Idx<>+16(SB)/4, $8
+DATA stride2Idx<>+20(SB)/4, $10
+DATA stride2Idx<>+24(SB)/4, $12
+DATA stride2Idx<>+28(SB)/4, $14
+DATA stride2Idx<>+32(SB)/4, $16
+DATA stride2Idx<>+36(SB)/4, $18
+DATA stride2Idx<>+40(SB)/4, $20
+DATA stride2Idx<>+44(SB)/4, $22
+DATA stride2Idx<>+48(SB)/4, $24
+DATA stride2Idx<>+52(SB)/4, $26
+DATA stride2Idx<>+56(SB)/4, $28
+DATA stride2Idx<>+60(SB)/4, $30
+GLOBL stride2Idx<>(SB), RODATA|NOPTR, $64
+
+// func stride2AVX512(dst, src *float32, n int)
+TEXT ·stride2AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VMOVDQU32 stride2Idx<>(SB), Z31
+
+stride2512_16:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VPERMT2PS Z1, Z31, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $128, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JGT  stride2512_16
+	VZEROUPPER
+	RET
+
+// func stride2AVX2(dst, src *float32, n int)
+TEXT ·stride2AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+stride2256_8:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2 // a0 a2 b0 b2 | a4 a6 b4 b6
+	VPERMPD $0xd8, Y2, Y2     // a0 a2 a4 a6 b0 b2 b4 b6
+	VMOVUPS Y2, (DI)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JGT  stride2256_8
 	VZEROUPPER
 	RET

@@ -264,6 +264,33 @@ func TestMax(t *testing.T) {
 	})
 }
 
+// TestStride2 checks Stride2 at every level against its rule, with the
+// source exactly 2n−1 values long (the last block must not read past it)
+// and longer, and that nothing past n is written.
+func TestStride2(t *testing.T) {
+	r := rand.New(rand.NewPCG(81, 82))
+	const pad = 17
+	forEachLevel(t, func(tb testing.TB, l Level) {
+		for _, n := range vecSizes() {
+			for _, extra := range []int{-1, 0, 5} {
+				if n == 0 && extra < 0 {
+					continue
+				}
+				src := randSlice(r, 2*n+extra)
+				buf := padded(r, n, pad)
+				dst := buf[pad : pad+n]
+				Stride2(dst, src)
+				checkGuards(tb, fmt.Sprintf("%s Stride2 n=%d", l, n), buf, pad, pad)
+				for i := range dst {
+					if math.Float32bits(dst[i]) != math.Float32bits(src[2*i]) {
+						tb.Fatalf("%s n=%d len(src)=%d: dst[%d] = %v, want %v", l, n, len(src), i, dst[i], src[2*i])
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestScale(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	const pad = 17
@@ -294,6 +321,7 @@ func TestVecPanics(t *testing.T) {
 		{"Dot", "len(x) = 3 != len(y) = 4", func() { Dot(make([]float32, 3), make([]float32, 4)) }},
 		{"Axpy", "len(x) = 5 != len(y) = 2", func() { Axpy(1, make([]float32, 5), make([]float32, 2)) }},
 		{"Exp", "len(dst) = 1 != len(src) = 0", func() { Exp(make([]float32, 1), nil) }},
+		{"Stride2", "len(src) = 4 < 5 for 3 values", func() { Stride2(make([]float32, 3), make([]float32, 4)) }},
 		{"Max", "len(dst) = 2 != len(x) = 3", func() { Max(make([]float32, 2), make([]float32, 3)) }},
 		{"Mix6 none", "0 destinations", func() { Mix6(nil, new([36]float32), new([6][]float32)) }},
 		{"Mix6 seven", "7 destinations", func() { Mix6(make([][]float32, 7), new([36]float32), new([6][]float32)) }},
