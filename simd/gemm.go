@@ -372,8 +372,11 @@ func packB(dst, b []float32, ldb int, rows []int, trans bool, p0, kc, j0, nc, q0
 		panel := dst[(q-q0)*nr*kc : (q-q0+1)*nr*kc]
 		if !trans {
 			if n == 32 && nr == 32 {
-				// Whole rows of the AVX-512 kernel's panels: fixed-size
-				// copies, which compile to vector moves without a call.
+				// Whole rows of the AVX-512 kernel's panels.
+				if rows == nil {
+					packRows32(panel, b[p0*ldb+j0+jr:], ldb, kc)
+					continue
+				}
 				for p := 0; p < kc; p++ {
 					off := (p0+p)*ldb + j0 + jr
 					if rows != nil {

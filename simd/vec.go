@@ -23,6 +23,9 @@ type vecKernels struct {
 	max func(dst, x *float32, n int)
 	// stride2: Stride2 for n a multiple of 16 and 2n source values.
 	stride2 func(dst, src *float32, n int)
+	// pack32: packRows32 for rows ≥ 1 (AVX-512 only: the level whose GEMM
+	// panels are 32 wide).
+	pack32 func(dst, src *float32, ld, rows int)
 	// mix6: the first ndst rows of Mix6, from sources s0…s5 into d0…d5
 	// (the pointers past ndst are not used).
 	mix6 func(c, s0, s1, s2, s3, s4, s5, d0, d1, d2, d3, d4, d5 *float32, ndst, n int)
@@ -300,6 +303,28 @@ func stride2Go(dst, src []float32) {
 	src = src[:2*len(dst)-1]
 	for i := range dst {
 		dst[i] = src[2*i]
+	}
+}
+
+// packRows32 copies rows rows of 32 values, row r at src[r·ld:], one after
+// another into dst: a whole panel of B for the 14×32 micro-kernel, in one
+// call rather than a copy (a runtime.memmove call) per row.
+func packRows32(dst, src []float32, ld, rows int) {
+	if rows <= 0 {
+		return
+	}
+	src, dst = src[:(rows-1)*ld+32], dst[:32*rows] // bounds, checked once
+	if k := vecFor(CurrentLevel()); k != nil && k.pack32 != nil {
+		k.pack32(&dst[0], &src[0], ld, rows)
+		return
+	}
+	packRows32Go(dst, src, ld, rows)
+}
+
+// packRows32Go is packRows32's generic twin.
+func packRows32Go(dst, src []float32, ld, rows int) {
+	for r := range rows {
+		*(*[32]float32)(dst[32*r:]) = *(*[32]float32)(src[r*ld:])
 	}
 }
 

@@ -7,6 +7,9 @@ package simd
 // argmin kernels track indices in 32-bit lanes, so their n is below 2³¹.
 
 //go:noescape
+func pack32AVX512(dst, src *float32, ld, rows int)
+
+//go:noescape
 func stride2AVX512(dst, src *float32, n int)
 
 //go:noescape
@@ -98,7 +101,7 @@ func dot1FMA(x, y *float32, k int) float32
 
 func init() {
 	vecTable[AVX512] = &vecKernels{
-		dot: dotAVX512, axpy: axpyAVX512, axpyTo: axpyToAVX512, scale: scaleAVX512, exp: expAVX512, affineReLU: affineReLUAVX512, mix6: mix6AVX512, max: maxAVX512, stride2: stride2AVX512,
+		dot: dotAVX512, axpy: axpyAVX512, axpyTo: axpyToAVX512, scale: scaleAVX512, exp: expAVX512, affineReLU: affineReLUAVX512, mix6: mix6AVX512, max: maxAVX512, stride2: stride2AVX512, pack32: pack32AVX512,
 		addClamp: addClampAVX512, argmin: argminAVX512, minAddClamp: minAddClampAVX512,
 		sqNorms8: sqNorms8FMA, dots8: dots8FMA, dot1: dot1FMA,
 	}

@@ -1837,3 +1837,27 @@ stride2256_8:
 	JGT  stride2256_8
 	VZEROUPPER
 	RET
+
+// ---------------------------------------------------------------------------
+// Pack32: rows rows of 32 values, ld floats apart in src, one after another
+// into dst (a panel of B for the 14×32 kernel); rows ≥ 1.
+
+// func pack32AVX512(dst, src *float32, ld, rows int)
+TEXT ·pack32AVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), DX
+	SHLQ $2, DX
+	MOVQ rows+24(FP), CX
+
+pack32_loop:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	ADDQ DX, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  pack32_loop
+	VZEROUPPER
+	RET
