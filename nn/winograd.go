@@ -423,15 +423,15 @@ func (c *Conv2d) phasePlanes(p *[4][4][]float32, m int, x []float32, h, w, wg in
 			s1 := max(s0, min(wg, (w-off+m-1)/m))
 			dst := p[a][b]
 			clear(dst)
+			if s0 == s1 {
+				continue // every column of this phase is padding
+			}
 			for r := range rows {
 				iy := m*r + a - c.pad[0]
 				if iy < 0 || iy >= h {
 					continue
 				}
 				src, row := x[iy*w:][:w], dst[r*wg:][:wg]
-				if s0 == s1 {
-					continue
-				}
 				if m == 2 {
 					simd.Stride2(row[s0:s1], src[2*s0+off:])
 					continue

@@ -378,10 +378,7 @@ func packB(dst, b []float32, ldb int, rows []int, trans bool, p0, kc, j0, nc, q0
 					continue
 				}
 				for p := 0; p < kc; p++ {
-					off := (p0+p)*ldb + j0 + jr
-					if rows != nil {
-						off = rows[p0+p] + j0 + jr
-					}
+					off := rows[p0+p] + j0 + jr
 					*(*[32]float32)(panel[p*32:]) = *(*[32]float32)(b[off:])
 				}
 				continue
