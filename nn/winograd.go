@@ -274,7 +274,7 @@ func (c *Conv2d) runWinograd(v *winoVariant, x, y, r []float32, n, h, w, oh, ow 
 		mt := (*buf)[nt*in*ld:][:nt*o*ld] // M[ξ][o][img·q + grid position]
 
 		// Input transform, a plane at a time: V_ξ = Bᵀ d B.
-		forChunks(nb*in, workersFor(threads, nb*in*h*w), m*m*pl+m*t*le, func(unit int, s *[]float32) {
+		forChunks(nb*in, workersFor(threads, nb*in*h*w), m*m*pl+m*t*le+m*wg, func(unit int, s *[]float32) {
 			img, ci := unit/in, unit%in
 			var p [4][4][]float32 // phase planes
 			for a := range m {
@@ -282,8 +282,8 @@ func (c *Conv2d) runWinograd(v *winoVariant, x, y, r []float32, n, h, w, oh, ow 
 					p[a][b] = (*s)[(a*m+b)*pl:][:pl]
 				}
 			}
-			c.phasePlanes(&p, m, x[((img0+img)*in+ci)*h*w:][:h*w], h, w, wg)
 			sc := (*s)[m*m*pl:]
+			c.phasePlanes(&p, m, x[((img0+img)*in+ci)*h*w:][:h*w], h, w, wg, sc[m*t*le:])
 			var e [4][6][]float32 // d·B along each tile row, by row phase
 			for a := range m {
 				for j := range t {
@@ -380,66 +380,64 @@ func (c *Conv2d) winoOutput(v *winoVariant, mt []float32, ldm int, s, y, r []flo
 	if r != nil {
 		ro = r[pi*oh*ow:][:oh*ow]
 	}
+	relu := c.act == ActivationReLU
 	full := ow / m // whole tiles in a row
+	var src [4][]float32
 	for oy := range oh {
 		row := yo[oy*ow:][:ow]
 		ph, base := &yb[oy&(m-1)], oy/m*wg // m is 2 or 4
-		switch m {
-		case 2:
-			y0, y1 := ph[0][base:][:tw], ph[1][base:][:tw]
-			for t := range full {
-				row[2*t], row[2*t+1] = y0[t]+bias, y1[t]+bias
-			}
-		case 4:
-			y0, y1, y2, y3 := ph[0][base:][:tw], ph[1][base:][:tw], ph[2][base:][:tw], ph[3][base:][:tw]
-			for t := range full {
-				b := row[4*t:][:4]
-				b[0], b[1], b[2], b[3] = y0[t]+bias, y1[t]+bias, y2[t]+bias, y3[t]+bias
-			}
+		for b := range m {
+			src[b] = ph[b][base:][:tw]
 		}
-		for ox := full * m; ox < ow; ox++ {
-			row[ox] = ph[ox&(m-1)][base+full] + bias
-		}
+		var res []float32
 		if ro != nil {
-			simd.Axpy(1, ro[oy*ow:][:ow], row) // exact product: one rounding, as a plain sum
+			res = ro[oy*ow:][:ow]
+			simd.Interleave(row[:full*m], src[:m], bias, res[:full*m], relu)
+		} else {
+			simd.Interleave(row[:full*m], src[:m], bias, nil, relu)
 		}
-		if c.act == ActivationReLU {
-			simd.AffineReLU(row, row, 1, 0)
+		for ox := full * m; ox < ow; ox++ { // a partial last tile
+			v := src[ox&(m-1)][full] + bias
+			if res != nil {
+				v += res[ox]
+			}
+			if relu && !(v > 0) && v == v {
+				v = 0
+			}
+			row[ox] = v
 		}
 	}
 }
 
 // phasePlanes fills p[a][b] for a, b < m (each (TH+1)·Wg + 1 long) with
 // the zero-padded H×W plane x split by row and column phase modulo m:
-// p[a][b][r·Wg + s] = padded[m·r+a][m·s+b].
-func (c *Conv2d) phasePlanes(p *[4][4][]float32, m int, x []float32, h, w, wg int) {
+// p[a][b][r·Wg + s] = padded[m·r+a][m·s+b]. row is scratch of m·Wg floats:
+// each padded row is built there, then split into its m column phases.
+func (c *Conv2d) phasePlanes(p *[4][4][]float32, m int, x []float32, h, w, wg int, row []float32) {
 	rows := (len(p[0][0]) - 1) / wg
+	row = row[:m*wg]
+	// Input columns [0, w) land at row[pw:], clipped to the row.
+	pw := c.pad[1]
+	n := max(0, min(w, m*wg-pw))
+	clear(row)
+	var dst [4][]float32
 	for a := range m {
+		for r := range rows {
+			iy := m*r + a - c.pad[0]
+			for b := range m {
+				dst[b] = p[a][b][r*wg:][:wg]
+			}
+			if iy < 0 || iy >= h {
+				for b := range m {
+					clear(dst[b])
+				}
+				continue
+			}
+			copy(row[pw:pw+n], x[iy*w:][:n])
+			simd.Deinterleave(dst[:m], row)
+		}
 		for b := range m {
-			// Column s reads input column m·s + off, inside the image
-			// for s0 ≤ s < s1 (zero, as cleared, outside).
-			off := b - c.pad[1]
-			s0 := min(wg, (m-1-off)/m) // the first s with m·s + off ≥ 0
-			s1 := max(s0, min(wg, (w-off+m-1)/m))
-			dst := p[a][b]
-			clear(dst)
-			if s0 == s1 {
-				continue // every column of this phase is padding
-			}
-			for r := range rows {
-				iy := m*r + a - c.pad[0]
-				if iy < 0 || iy >= h {
-					continue
-				}
-				src, row := x[iy*w:][:w], dst[r*wg:][:wg]
-				if m == 2 {
-					simd.Stride2(row[s0:s1], src[2*s0+off:])
-					continue
-				}
-				for s := s0; s < s1; s++ {
-					row[s] = src[4*s+off]
-				}
-			}
+			clear(p[a][b][rows*wg:]) // read one position past the grid
 		}
 	}
 }

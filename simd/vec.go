@@ -21,8 +21,14 @@ type vecKernels struct {
 	affineReLU func(dst, src *float32, n int, scale, shift float32)
 	// max: Max.
 	max func(dst, x *float32, n int)
-	// stride2: Stride2 for n a multiple of 16 and 2n source values.
+	// stride2: Stride2, reading src[0, 2n−1) only.
 	stride2 func(dst, src *float32, n int)
+	// interleave: Interleave of m = 2 or 4 sources s0…s(m−1) over n
+	// tiles; res nil for no residual (AVX-512 only).
+	interleave func(dst, s0, s1, s2, s3, res *float32, m, n int, bias float32, relu bool)
+	// deinterleave: Deinterleave into m = 2 or 4 destinations d0…d(m−1),
+	// n values each (AVX-512 only).
+	deinterleave func(d0, d1, d2, d3, src *float32, m, n int)
 	// pack32: packRows32 for rows ≥ 1 (AVX-512 only: the level whose GEMM
 	// panels are 32 wide).
 	pack32 func(dst, src *float32, ld, rows int)
@@ -139,15 +145,92 @@ func Stride2(dst, src []float32) {
 	if len(src) < 2*n-1 {
 		panic(fmt.Sprintf("simd: Stride2: len(src) = %d < %d for %d values", len(src), 2*n-1, n))
 	}
-	fast := 0
 	if k := vecFor(CurrentLevel()); k != nil {
-		// Whole blocks of 16 whose 32 source values all lie in src.
-		fast = min(n, len(src)/2) &^ 15
-		if fast > 0 {
-			k.stride2(&dst[0], &src[0], fast)
+		k.stride2(&dst[0], &src[0], n)
+		return
+	}
+	stride2Go(dst, src)
+}
+
+// Interleave writes m = len(src) vectors (2 or 4) into dst value by value,
+// with a convolution's epilogue: for t < n = len(dst)/m and k < m,
+//
+//	dst[m·t + k] = act((src[k][t] + bias) + res[m·t + k]),
+//
+// each sum rounded as written, the residual term left out when res is nil,
+// act(v) = max(v, 0) when relu is set (NaN stays NaN, −0 gives +0, as in
+// AffineReLU) and v otherwise. It is the scatter of Winograd's output tiles:
+// src[k] holds column k of every m-wide tile of a row. Every level gives the
+// same bits. len(dst) must be a multiple of m, every source at least n long
+// and res nil or at least len(dst); dst must not overlap a source, and may be
+// res itself but not overlap it otherwise. Interleave panics if a length is
+// wrong.
+func Interleave(dst []float32, src [][]float32, bias float32, res []float32, relu bool) {
+	m := len(src)
+	if m != 2 && m != 4 {
+		panic(fmt.Sprintf("simd: Interleave: %d sources, want 2 or 4", m))
+	}
+	if len(dst)%m != 0 {
+		panic(fmt.Sprintf("simd: Interleave: len(dst) = %d is not a multiple of %d", len(dst), m))
+	}
+	n := len(dst) / m
+	for k, s := range src {
+		if len(s) < n {
+			panic(fmt.Sprintf("simd: Interleave: len(src[%d]) = %d < %d", k, len(s), n))
 		}
 	}
-	stride2Go(dst[fast:], src[2*fast:])
+	if res != nil && len(res) < len(dst) {
+		panic(fmt.Sprintf("simd: Interleave: len(res) = %d < len(dst) = %d", len(res), len(dst)))
+	}
+	if n == 0 {
+		return
+	}
+	if k := vecFor(CurrentLevel()); k != nil && k.interleave != nil {
+		s3, s4 := &src[0][0], &src[1][0] // unused when m = 2
+		if m == 4 {
+			s3, s4 = &src[2][0], &src[3][0]
+		}
+		var r *float32
+		if res != nil {
+			r = &res[0]
+		}
+		k.interleave(&dst[0], &src[0][0], &src[1][0], s3, s4, r, m, n, bias, relu)
+		return
+	}
+	interleaveGo(dst, src, bias, res, relu)
+}
+
+// Deinterleave splits src value by value into m = len(dst) vectors (2 or
+// 4): dst[k][s] = src[m·s + k] for s < n = len(dst[0]), the phases of a
+// row for Winograd's tiles. Every destination must be n long and must not
+// overlap src or another; src must hold at least m·n values. Deinterleave
+// panics if a length is wrong.
+func Deinterleave(dst [][]float32, src []float32) {
+	m := len(dst)
+	if m != 2 && m != 4 {
+		panic(fmt.Sprintf("simd: Deinterleave: %d destinations, want 2 or 4", m))
+	}
+	n := len(dst[0])
+	for k, d := range dst {
+		if len(d) != n {
+			panic(fmt.Sprintf("simd: Deinterleave: len(dst[%d]) = %d != len(dst[0]) = %d", k, len(d), n))
+		}
+	}
+	if len(src) < m*n {
+		panic(fmt.Sprintf("simd: Deinterleave: len(src) = %d < %d", len(src), m*n))
+	}
+	if n == 0 {
+		return
+	}
+	if k := vecFor(CurrentLevel()); k != nil && k.deinterleave != nil {
+		d2, d3 := &dst[0][0], &dst[1][0] // unused when m = 2
+		if m == 4 {
+			d2, d3 = &dst[2][0], &dst[3][0]
+		}
+		k.deinterleave(&dst[0][0], &dst[1][0], d2, d3, &src[0], m, n)
+		return
+	}
+	deinterleaveGo(dst, src)
 }
 
 // Mix6 computes small linear combinations of six vectors, the transforms
@@ -303,6 +386,31 @@ func stride2Go(dst, src []float32) {
 	src = src[:2*len(dst)-1]
 	for i := range dst {
 		dst[i] = src[2*i]
+	}
+}
+
+// interleaveGo is Interleave's generic twin.
+func interleaveGo(dst []float32, src [][]float32, bias float32, res []float32, relu bool) {
+	m := len(src)
+	for i := range dst {
+		v := src[i%m][i/m] + bias
+		if res != nil {
+			v += res[i]
+		}
+		if relu && !(v > 0) && v == v {
+			v = 0
+		}
+		dst[i] = v
+	}
+}
+
+// deinterleaveGo is Deinterleave's generic twin.
+func deinterleaveGo(dst [][]float32, src []float32) {
+	m := len(dst)
+	for k, d := range dst {
+		for s := range d {
+			d[s] = src[m*s+k]
+		}
 	}
 }
 

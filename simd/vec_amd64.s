@@ -1804,18 +1804,37 @@ GLOBL stride2Idx<>(SB), RODATA|NOPTR, $64
 TEXT ·stride2AVX512(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
-	MOVQ n+16(FP), CX
+	MOVQ n+16(FP), BX
 	VMOVDQU32 stride2Idx<>(SB), Z31
 
 stride2512_16:
+	CMPQ BX, $16
+	JLE  stride2512_last
 	VMOVUPS (SI), Z0
 	VMOVUPS 64(SI), Z1
 	VPERMT2PS Z1, Z31, Z0
 	VMOVUPS Z0, (DI)
 	ADDQ $128, SI
 	ADDQ $64, DI
-	SUBQ $16, CX
-	JGT  stride2512_16
+	SUBQ $16, BX
+	JMP  stride2512_16
+
+stride2512_last:
+	// 1 ≤ BX ≤ 16 values from the 2·BX − 1 source values left: K2 and K3
+	// mask the loads, K1 the store.
+	LEAQ -1(BX)(BX*1), CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K2
+	SHRQ $16, AX
+	KMOVW AX, K3
+	MOVQ BX, CX
+	TAILK
+	VMOVUPS.Z (SI), K2, Z0
+	VMOVUPS.Z 64(SI), K3, Z1
+	VPERMT2PS Z1, Z31, Z0
+	VMOVUPS Z0, K1, (DI)
 	VZEROUPPER
 	RET
 
@@ -1835,6 +1854,331 @@ stride2256_8:
 	ADDQ $32, DI
 	SUBQ $8, CX
 	JGT  stride2256_8
+	VZEROUPPER
+	RET
+
+// ---------------------------------------------------------------------------
+// Interleave and Deinterleave: m = 2 or 4 vectors to and from one vector of
+// m-value groups, 16 groups a block, by two levels of two-source
+// permutations (32-bit lanes, then 64-bit lanes for m = 4). One masked body
+// serves whole blocks and the last one: K1 masks the 16 lanes of each
+// m-wide side's vectors, K2…K5 the m vectors of the interleaved side.
+
+// psOdd picks the odd lanes of two concatenated vectors.
+DATA psOdd<>+0(SB)/4, $1
+DATA psOdd<>+4(SB)/4, $3
+DATA psOdd<>+8(SB)/4, $5
+DATA psOdd<>+12(SB)/4, $7
+DATA psOdd<>+16(SB)/4, $9
+DATA psOdd<>+20(SB)/4, $11
+DATA psOdd<>+24(SB)/4, $13
+DATA psOdd<>+28(SB)/4, $15
+DATA psOdd<>+32(SB)/4, $17
+DATA psOdd<>+36(SB)/4, $19
+DATA psOdd<>+40(SB)/4, $21
+DATA psOdd<>+44(SB)/4, $23
+DATA psOdd<>+48(SB)/4, $25
+DATA psOdd<>+52(SB)/4, $27
+DATA psOdd<>+56(SB)/4, $29
+DATA psOdd<>+60(SB)/4, $31
+GLOBL psOdd<>(SB), RODATA|NOPTR, $64
+
+// psLo interleaves the low halves of two vectors lane by lane; psHi the high halves.
+DATA psLo<>+0(SB)/4, $0
+DATA psLo<>+4(SB)/4, $16
+DATA psLo<>+8(SB)/4, $1
+DATA psLo<>+12(SB)/4, $17
+DATA psLo<>+16(SB)/4, $2
+DATA psLo<>+20(SB)/4, $18
+DATA psLo<>+24(SB)/4, $3
+DATA psLo<>+28(SB)/4, $19
+DATA psLo<>+32(SB)/4, $4
+DATA psLo<>+36(SB)/4, $20
+DATA psLo<>+40(SB)/4, $5
+DATA psLo<>+44(SB)/4, $21
+DATA psLo<>+48(SB)/4, $6
+DATA psLo<>+52(SB)/4, $22
+DATA psLo<>+56(SB)/4, $7
+DATA psLo<>+60(SB)/4, $23
+GLOBL psLo<>(SB), RODATA|NOPTR, $64
+
+DATA psHi<>+0(SB)/4, $8
+DATA psHi<>+4(SB)/4, $24
+DATA psHi<>+8(SB)/4, $9
+DATA psHi<>+12(SB)/4, $25
+DATA psHi<>+16(SB)/4, $10
+DATA psHi<>+20(SB)/4, $26
+DATA psHi<>+24(SB)/4, $11
+DATA psHi<>+28(SB)/4, $27
+DATA psHi<>+32(SB)/4, $12
+DATA psHi<>+36(SB)/4, $28
+DATA psHi<>+40(SB)/4, $13
+DATA psHi<>+44(SB)/4, $29
+DATA psHi<>+48(SB)/4, $14
+DATA psHi<>+52(SB)/4, $30
+DATA psHi<>+56(SB)/4, $15
+DATA psHi<>+60(SB)/4, $31
+GLOBL psHi<>(SB), RODATA|NOPTR, $64
+
+// pdEven and pdOdd pick the even and odd 64-bit lanes of two concatenated vectors.
+DATA pdEven<>+0(SB)/8, $0
+DATA pdEven<>+8(SB)/8, $2
+DATA pdEven<>+16(SB)/8, $4
+DATA pdEven<>+24(SB)/8, $6
+DATA pdEven<>+32(SB)/8, $8
+DATA pdEven<>+40(SB)/8, $10
+DATA pdEven<>+48(SB)/8, $12
+DATA pdEven<>+56(SB)/8, $14
+GLOBL pdEven<>(SB), RODATA|NOPTR, $64
+
+DATA pdOdd<>+0(SB)/8, $1
+DATA pdOdd<>+8(SB)/8, $3
+DATA pdOdd<>+16(SB)/8, $5
+DATA pdOdd<>+24(SB)/8, $7
+DATA pdOdd<>+32(SB)/8, $9
+DATA pdOdd<>+40(SB)/8, $11
+DATA pdOdd<>+48(SB)/8, $13
+DATA pdOdd<>+56(SB)/8, $15
+GLOBL pdOdd<>(SB), RODATA|NOPTR, $64
+
+// pdLo interleaves the low halves of two vectors by 64-bit lanes; pdHi the high halves.
+DATA pdLo<>+0(SB)/8, $0
+DATA pdLo<>+8(SB)/8, $8
+DATA pdLo<>+16(SB)/8, $1
+DATA pdLo<>+24(SB)/8, $9
+DATA pdLo<>+32(SB)/8, $2
+DATA pdLo<>+40(SB)/8, $10
+DATA pdLo<>+48(SB)/8, $3
+DATA pdLo<>+56(SB)/8, $11
+GLOBL pdLo<>(SB), RODATA|NOPTR, $64
+
+DATA pdHi<>+0(SB)/8, $4
+DATA pdHi<>+8(SB)/8, $12
+DATA pdHi<>+16(SB)/8, $5
+DATA pdHi<>+24(SB)/8, $13
+DATA pdHi<>+32(SB)/8, $6
+DATA pdHi<>+40(SB)/8, $14
+DATA pdHi<>+48(SB)/8, $7
+DATA pdHi<>+56(SB)/8, $15
+GLOBL pdHi<>(SB), RODATA|NOPTR, $64
+
+// RELU512(X) sets X to max(X, 0) lane by lane, NaN kept (as AFFRELU512);
+// Z31 = 0; clobbers K6 and Z28.
+#define RELU512(X) \
+	VCMPPS $3, X, X, K6; \
+	VMAXPS Z31, X, Z28; \
+	VMOVAPS X, K6, Z28; \
+	VMOVAPS Z28, X
+
+// ILMASKS sets K1 to the low min(R14, 16) bits and K2…K5 to successive 16-bit
+// pieces of the low m·min(R14, 16) bits (BX = m); clobbers AX and CX.
+#define ILMASKS \
+	MOVQ R14, CX; \
+	CMPQ CX, $16; \
+	JLT  2(PC); \
+	MOVQ $16, CX; \
+	MOVL $1, AX; \
+	SHLL CX, AX; \
+	DECL AX; \
+	KMOVW AX, K1; \
+	IMULQ BX, CX; \
+	MOVQ $-1, AX; \
+	CMPQ CX, $64; \
+	JGE  4(PC); \
+	MOVQ $1, AX; \
+	SHLQ CX, AX; \
+	DECQ AX; \
+	KMOVW AX, K2; \
+	SHRQ $16, AX; \
+	KMOVW AX, K3; \
+	SHRQ $16, AX; \
+	KMOVW AX, K4; \
+	SHRQ $16, AX; \
+	KMOVW AX, K5
+
+// func interleaveAVX512(dst, s0, s1, s2, s3, res *float32, m, n int, bias float32, relu bool)
+TEXT ·interleaveAVX512(SB), NOSPLIT, $0-69
+	MOVQ dst+0(FP), DI
+	MOVQ s0+8(FP), R8
+	MOVQ s1+16(FP), R9
+	MOVQ s2+24(FP), R10
+	MOVQ s3+32(FP), R11
+	MOVQ res+40(FP), DX
+	MOVQ m+48(FP), BX
+	MOVQ n+56(FP), R14
+	VBROADCASTSS bias+64(FP), Z30
+	MOVBLZX relu+68(FP), R12
+	VPXORD Z31, Z31, Z31
+	VMOVDQU32 psLo<>(SB), Z24
+	VMOVDQU32 psHi<>(SB), Z25
+	VMOVDQU64 pdLo<>(SB), Z26
+	VMOVDQU64 pdHi<>(SB), Z27
+	CMPQ BX, $4
+	JEQ  il4
+
+il2:
+	ILMASKS
+	VMOVUPS.Z (R8), K1, Z0
+	VMOVUPS.Z (R9), K1, Z1
+	VMOVAPS Z24, Z2
+	VPERMI2PS Z1, Z0, Z2 // groups 0…7
+	VMOVAPS Z25, Z3
+	VPERMI2PS Z1, Z0, Z3 // groups 8…15
+	VADDPS Z30, Z2, Z2
+	VADDPS Z30, Z3, Z3
+	TESTQ DX, DX
+	JEQ   il2_act
+	VMOVUPS.Z (DX), K2, Z8
+	VMOVUPS.Z 64(DX), K3, Z9
+	VADDPS Z8, Z2, Z2
+	VADDPS Z9, Z3, Z3
+	ADDQ $128, DX
+
+il2_act:
+	TESTQ R12, R12
+	JEQ   il2_store
+	RELU512(Z2)
+	RELU512(Z3)
+
+il2_store:
+	VMOVUPS Z2, K2, (DI)
+	VMOVUPS Z3, K3, 64(DI)
+	ADDQ $128, DI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	SUBQ $16, R14
+	JGT  il2
+	VZEROUPPER
+	RET
+
+il4:
+	ILMASKS
+	VMOVUPS.Z (R8), K1, Z0
+	VMOVUPS.Z (R9), K1, Z1
+	VMOVUPS.Z (R10), K1, Z2
+	VMOVUPS.Z (R11), K1, Z3
+	VMOVAPS Z24, Z4
+	VPERMI2PS Z1, Z0, Z4 // (s0, s1) pairs 0…7
+	VMOVAPS Z25, Z5
+	VPERMI2PS Z1, Z0, Z5 // (s0, s1) pairs 8…15
+	VMOVAPS Z24, Z6
+	VPERMI2PS Z3, Z2, Z6 // (s2, s3) pairs 0…7
+	VMOVAPS Z25, Z7
+	VPERMI2PS Z3, Z2, Z7 // (s2, s3) pairs 8…15
+	VMOVAPS Z26, Z0
+	VPERMI2PD Z6, Z4, Z0 // groups 0…3
+	VMOVAPS Z27, Z1
+	VPERMI2PD Z6, Z4, Z1 // groups 4…7
+	VMOVAPS Z26, Z2
+	VPERMI2PD Z7, Z5, Z2 // groups 8…11
+	VMOVAPS Z27, Z3
+	VPERMI2PD Z7, Z5, Z3 // groups 12…15
+	VADDPS Z30, Z0, Z0
+	VADDPS Z30, Z1, Z1
+	VADDPS Z30, Z2, Z2
+	VADDPS Z30, Z3, Z3
+	TESTQ DX, DX
+	JEQ   il4_act
+	VMOVUPS.Z (DX), K2, Z8
+	VMOVUPS.Z 64(DX), K3, Z9
+	VMOVUPS.Z 128(DX), K4, Z10
+	VMOVUPS.Z 192(DX), K5, Z11
+	VADDPS Z8, Z0, Z0
+	VADDPS Z9, Z1, Z1
+	VADDPS Z10, Z2, Z2
+	VADDPS Z11, Z3, Z3
+	ADDQ $256, DX
+
+il4_act:
+	TESTQ R12, R12
+	JEQ   il4_store
+	RELU512(Z0)
+	RELU512(Z1)
+	RELU512(Z2)
+	RELU512(Z3)
+
+il4_store:
+	VMOVUPS Z0, K2, (DI)
+	VMOVUPS Z1, K3, 64(DI)
+	VMOVUPS Z2, K4, 128(DI)
+	VMOVUPS Z3, K5, 192(DI)
+	ADDQ $256, DI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	ADDQ $64, R10
+	ADDQ $64, R11
+	SUBQ $16, R14
+	JGT  il4
+	VZEROUPPER
+	RET
+
+// func deinterleaveAVX512(d0, d1, d2, d3, src *float32, m, n int)
+TEXT ·deinterleaveAVX512(SB), NOSPLIT, $0-56
+	MOVQ d0+0(FP), R8
+	MOVQ d1+8(FP), R9
+	MOVQ d2+16(FP), R10
+	MOVQ d3+24(FP), R11
+	MOVQ src+32(FP), SI
+	MOVQ m+40(FP), BX
+	MOVQ n+48(FP), R14
+	VMOVDQU32 stride2Idx<>(SB), Z24
+	VMOVDQU32 psOdd<>(SB), Z25
+	VMOVDQU64 pdEven<>(SB), Z26
+	VMOVDQU64 pdOdd<>(SB), Z27
+	CMPQ BX, $4
+	JEQ  dil4
+
+dil2:
+	ILMASKS
+	VMOVUPS.Z (SI), K2, Z0
+	VMOVUPS.Z 64(SI), K3, Z1
+	VMOVAPS Z24, Z2
+	VPERMI2PS Z1, Z0, Z2 // phase 0
+	VMOVAPS Z25, Z3
+	VPERMI2PS Z1, Z0, Z3 // phase 1
+	VMOVUPS Z2, K1, (R8)
+	VMOVUPS Z3, K1, (R9)
+	ADDQ $128, SI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	SUBQ $16, R14
+	JGT  dil2
+	VZEROUPPER
+	RET
+
+dil4:
+	ILMASKS
+	VMOVUPS.Z (SI), K2, Z0
+	VMOVUPS.Z 64(SI), K3, Z1
+	VMOVUPS.Z 128(SI), K4, Z2
+	VMOVUPS.Z 192(SI), K5, Z3
+	VMOVAPS Z26, Z4
+	VPERMI2PD Z1, Z0, Z4 // (phase 0, phase 1) pairs of groups 0…7
+	VMOVAPS Z27, Z5
+	VPERMI2PD Z1, Z0, Z5 // (phase 2, phase 3) pairs of groups 0…7
+	VMOVAPS Z26, Z6
+	VPERMI2PD Z3, Z2, Z6 // (phase 0, phase 1) pairs of groups 8…15
+	VMOVAPS Z27, Z7
+	VPERMI2PD Z3, Z2, Z7 // (phase 2, phase 3) pairs of groups 8…15
+	VMOVAPS Z24, Z0
+	VPERMI2PS Z6, Z4, Z0
+	VMOVAPS Z25, Z1
+	VPERMI2PS Z6, Z4, Z1
+	VMOVAPS Z24, Z2
+	VPERMI2PS Z7, Z5, Z2
+	VMOVAPS Z25, Z3
+	VPERMI2PS Z7, Z5, Z3
+	VMOVUPS Z0, K1, (R8)
+	VMOVUPS Z1, K1, (R9)
+	VMOVUPS Z2, K1, (R10)
+	VMOVUPS Z3, K1, (R11)
+	ADDQ $256, SI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	ADDQ $64, R10
+	ADDQ $64, R11
+	SUBQ $16, R14
+	JGT  dil4
 	VZEROUPPER
 	RET
 

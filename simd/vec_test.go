@@ -291,6 +291,105 @@ func TestStride2(t *testing.T) {
 	})
 }
 
+// TestInterleave checks Interleave at every level against its rule, bit for
+// bit (NaN as NaN), for m = 2 and 4, with and without a residual (also the
+// destination itself) and the rectifier, on values with NaNs, infinities
+// and signed zeros, and that nothing outside dst is written.
+func TestInterleave(t *testing.T) {
+	r := rand.New(rand.NewPCG(91, 92))
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1))}
+	pick := func() float32 {
+		if r.IntN(5) == 0 {
+			return special[r.IntN(len(special))]
+		}
+		return float32(r.NormFloat64())
+	}
+	const pad = 17
+	forEachLevel(t, func(tb testing.TB, l Level) {
+		for _, m := range []int{2, 4} {
+			for _, n := range vecSizes()[:40] {
+				for _, mode := range []string{"plain", "res", "res=dst"} {
+					for _, relu := range []bool{false, true} {
+						src := make([][]float32, m)
+						for k := range src {
+							src[k] = make([]float32, n+r.IntN(3)) // sources may be longer
+							for i := range src[k] {
+								src[k][i] = pick()
+							}
+						}
+						bias := pick()
+						if r.IntN(3) == 0 {
+							bias = 0
+						}
+						buf := padded(r, m*n, pad)
+						dst := buf[pad : pad+m*n]
+						var res []float32
+						switch mode {
+						case "res":
+							res = make([]float32, m*n)
+						case "res=dst":
+							res = dst
+						}
+						for i := range res {
+							res[i] = pick()
+						}
+						resCopy := append([]float32(nil), res...)
+						Interleave(dst, src, bias, res, relu)
+						what := fmt.Sprintf("%s Interleave m=%d n=%d %s relu=%v", l, m, n, mode, relu)
+						checkGuards(tb, what, buf, pad, pad)
+						for t := range n {
+							for k := range m {
+								want := src[k][t] + bias
+								if res != nil {
+									want += resCopy[m*t+k]
+								}
+								if relu && (want < 0 || want == 0) {
+									want = 0
+								}
+								got := dst[m*t+k]
+								if math.Float32bits(got) != math.Float32bits(want) && !(got != got && want != want) {
+									tb.Fatalf("%s: dst[%d] = %v, want %v", what, m*t+k, got, want)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestDeinterleave checks Deinterleave at every level against its rule, for
+// m = 2 and 4, with sources exactly m·n long or longer, and that nothing
+// past any destination is written.
+func TestDeinterleave(t *testing.T) {
+	r := rand.New(rand.NewPCG(93, 94))
+	const pad = 17
+	forEachLevel(t, func(tb testing.TB, l Level) {
+		for _, m := range []int{2, 4} {
+			for _, n := range vecSizes() {
+				src := randSlice(r, m*n+r.IntN(2)*3)
+				bufs := make([][]float32, m)
+				dst := make([][]float32, m)
+				for k := range dst {
+					bufs[k] = padded(r, n, pad)
+					dst[k] = bufs[k][pad : pad+n]
+				}
+				Deinterleave(dst, src)
+				for k := range dst {
+					what := fmt.Sprintf("%s Deinterleave m=%d n=%d phase %d", l, m, n, k)
+					checkGuards(tb, what, bufs[k], pad, pad)
+					for i, v := range dst[k] {
+						if math.Float32bits(v) != math.Float32bits(src[m*i+k]) {
+							tb.Fatalf("%s: dst[%d] = %v, want %v", what, i, v, src[m*i+k])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestScale(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	const pad = 17
@@ -322,6 +421,23 @@ func TestVecPanics(t *testing.T) {
 		{"Axpy", "len(x) = 5 != len(y) = 2", func() { Axpy(1, make([]float32, 5), make([]float32, 2)) }},
 		{"Exp", "len(dst) = 1 != len(src) = 0", func() { Exp(make([]float32, 1), nil) }},
 		{"Stride2", "len(src) = 4 < 5 for 3 values", func() { Stride2(make([]float32, 3), make([]float32, 4)) }},
+		{"Interleave three", "3 sources", func() { Interleave(make([]float32, 6), make([][]float32, 3), 0, nil, false) }},
+		{"Interleave odd", "len(dst) = 5 is not a multiple of 2", func() {
+			Interleave(make([]float32, 5), [][]float32{{1, 2}, {3, 4}}, 0, nil, false)
+		}},
+		{"Interleave short source", "len(src[1]) = 1 < 2", func() {
+			Interleave(make([]float32, 4), [][]float32{{1, 2}, {3}}, 0, nil, false)
+		}},
+		{"Interleave short residual", "len(res) = 3 < len(dst) = 4", func() {
+			Interleave(make([]float32, 4), [][]float32{{1, 2}, {3, 4}}, 0, make([]float32, 3), false)
+		}},
+		{"Deinterleave one", "1 destinations", func() { Deinterleave(make([][]float32, 1), nil) }},
+		{"Deinterleave ragged", "len(dst[1]) = 1 != len(dst[0]) = 2", func() {
+			Deinterleave([][]float32{make([]float32, 2), make([]float32, 1)}, make([]float32, 4))
+		}},
+		{"Deinterleave short", "len(src) = 7 < 8", func() {
+			Deinterleave([][]float32{make([]float32, 2), make([]float32, 2), make([]float32, 2), make([]float32, 2)}, make([]float32, 7))
+		}},
 		{"Max", "len(dst) = 2 != len(x) = 3", func() { Max(make([]float32, 2), make([]float32, 3)) }},
 		{"Mix6 none", "0 destinations", func() { Mix6(nil, new([36]float32), new([6][]float32)) }},
 		{"Mix6 seven", "7 destinations", func() { Mix6(make([][]float32, 7), new([36]float32), new([6][]float32)) }},
