@@ -334,7 +334,8 @@ func ConvFLOPs() uint64 { return convFLOPs.Load() }
 // where cols is x[img, group] unfolded (im2col). The unfolded matrix is never
 // stored whole: simd.SgemmPackedEpilogueCols has each worker unfold a tile
 // of output positions that fits its cache and multiply it at once. A 1×1
-// stride-1 unpadded kernel needs no unfolding: cols is x itself.
+// unpadded kernel needs no unfolding: cols is x itself, subsampled first
+// when the stride is not 1.
 func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 	g := c.groups
 	og, cg := c.outC/g, c.inC/g
@@ -348,7 +349,17 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 		c.runWinograd(v, x, y, r, n, h, w, oh, ow)
 		return
 	}
-	direct := c.kh == 1 && c.kw == 1 && c.stride == [2]int{1, 1} && c.pad == [2]int{}
+	direct := c.kh == 1 && c.kw == 1 && c.pad == [2]int{}
+	if direct && c.stride != [2]int{1, 1} {
+		// A strided 1×1 convolution reads every s-th row and column: gather
+		// those once, in order, and multiply them as a plain GEMM (unfolding
+		// them tile by tile jumps between channel planes, which the cache's
+		// prefetchers do not follow).
+		buf := getScratch(n * c.inC * p)
+		defer putScratch(buf)
+		c.subsample(*buf, x, n, h, w, oh, ow)
+		x, hw = *buf, p
+	}
 	shifted := !direct && c.stride == [2]int{1, 1} && useShifted
 	units, workers := n*g, 1
 	if units > 1 && 2*og*kg*p < simd.MinParallelFlops {
@@ -384,6 +395,33 @@ func (c *Conv2d) run(x, y, r []float32, n, h, w, oh, ow int) {
 		simd.SgemmPackedEpilogueCols(a, p, tileCols, func(col []float32, ld, p0, p1 int) {
 			c.im2col(col, ld, xg, cg, h, w, ow, p0, p1)
 		}, yg, p, ep)
+	})
+}
+
+// subsample writes x (N×C×H×W) at the convolution's stride into xs
+// (N×C×OH×OW): xs[…, oy, ox] = x[…, oy·sh, ox·sw]. The workers split the
+// output rows, as the GEMM that reads xs splits its columns.
+func (c *Conv2d) subsample(xs, x []float32, n, h, w, oh, ow int) {
+	xs = xs[:n*c.inC*oh*ow]
+	workers := 1
+	if len(xs) >= 1<<15 {
+		workers = min(simd.Threads(), oh)
+	}
+	sh, sw := c.stride[0], c.stride[1]
+	parallelFor(workers, workers, func(wk int) {
+		for pl := range n * c.inC {
+			src, dst := x[pl*h*w:][:h*w], xs[pl*oh*ow:][:oh*ow]
+			for oy := oh * wk / workers; oy < oh*(wk+1)/workers; oy++ {
+				row, out := src[oy*sh*w:][:w], dst[oy*ow:][:ow]
+				if sw == 2 {
+					simd.Stride2(out, row)
+					continue
+				}
+				for ox := range out {
+					out[ox] = row[ox*sw]
+				}
+			}
+		}
 	})
 }
 

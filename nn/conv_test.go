@@ -137,6 +137,10 @@ func TestConv2dReference(t *testing.T) {
 		if i%5 == 0 {
 			kh, kw, opt.Stride, opt.Padding = 1, 1, [2]int{1, 1}, [2]int{} // GEMM without im2col
 		}
+		if i%5 == 2 { // strided 1×1: subsampled, then a GEMM without im2col
+			kh, kw, opt.Padding = 1, 1, [2]int{}
+			opt.Stride = [2]int{2 + r.IntN(2), 1 + r.IntN(3)}
+		}
 		n := 1 + r.IntN(2)
 		h := (kh-1)*opt.Dilation[0] + 1 + r.IntN(12)
 		w := (kw-1)*opt.Dilation[1] + 1 + r.IntN(12)
