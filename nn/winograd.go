@@ -274,48 +274,31 @@ func (c *Conv2d) runWinograd(v *winoVariant, x, y, r []float32, n, h, w, oh, ow 
 		mt := (*buf)[nt*in*ld:][:nt*o*ld] // M[ξ][o][img·q + grid position]
 
 		// Input transform, a plane at a time: V_ξ = Bᵀ d B.
-		forChunks(nb*in, workersFor(threads, nb*in*h*w), m*m*pl+m*t*le+m*wg, func(unit int, s *[]float32) {
-			img, ci := unit/in, unit%in
-			var p [4][4][]float32 // phase planes
-			for a := range m {
-				for b := range m {
-					p[a][b] = (*s)[(a*m+b)*pl:][:pl]
+		if m == 4 {
+			// Tap (k, l) of tile (r, s) is phase plane (k%4, l%4) at
+			// offset (k/4)·Wg + l/4 from grid position r·Wg + s: one
+			// simd.Sandwich6 pass over the grid.
+			taps := new([36]int)
+			for k := range t {
+				for l := range t {
+					taps[t*k+l] = (k%m*m+l%m)*pl + k/m*wg + l/m
 				}
 			}
-			sc := (*s)[m*m*pl:]
-			c.phasePlanes(&p, m, x[((img0+img)*in+ci)*h*w:][:h*w], h, w, wg, sc[m*t*le:])
-			var e [4][6][]float32 // d·B along each tile row, by row phase
-			for a := range m {
-				for j := range t {
-					e[a][j] = sc[(a*t+j)*le:][:le]
+			forChunks(nb*in, workersFor(threads, nb*in*h*w), m*m*pl+m*wg, func(unit int, s *[]float32) {
+				img, ci := unit/in, unit%in
+				planes := (*s)[:m*m*pl]
+				var p [4][4][]float32
+				for a := range m {
+					for b := range m {
+						p[a][b] = planes[(a*m+b)*pl:][:pl]
+					}
 				}
-			}
-			var d, dst [6][]float32
-			for a := range m {
-				// Tap column l of tile column s is phase plane l%m at offset
-				// l/m (0 or 1: t ≤ 2m).
-				for l := range m {
-					d[l] = p[a][l]
-				}
-				for l := m; l < t; l++ {
-					d[l] = p[a][l-m][1:]
-				}
-				v.input(e[a][:t], d[:t])
-			}
-			for j := range t {
-				// Tap row k of tile row r is row phase k%m at offset (k/m)·Wg.
-				for k := range m {
-					d[k] = e[k][j]
-				}
-				for k := m; k < t; k++ {
-					d[k] = e[k-m][j][wg:]
-				}
-				for i := range t {
-					dst[i] = vt[((t*i+j)*in+ci)*ld+img*q:][:q]
-				}
-				v.input(dst[:t], d[:t])
-			}
-		})
+				c.phasePlanes(&p, m, x[((img0+img)*in+ci)*h*w:][:h*w], h, w, wg, (*s)[m*m*pl:])
+				simd.Sandwich6(vt[ci*ld+img*q:], in*ld, &winoF4BT, planes, taps, t, q)
+			})
+		} else {
+			c.winoInputF2(v, vt, x, img0, nb, in, h, w, wg, q, ld, le, pl, threads)
+		}
 
 		// The t² products M_ξ (O × grids) = U_ξ (O × I) · V_ξ (I × grids).
 		vs, ms := make([][]float32, nt), make([][]float32, nt)
@@ -326,11 +309,68 @@ func (c *Conv2d) runWinograd(v *winoVariant, x, y, r []float32, n, h, w, oh, ow 
 
 		// Output transform, a plane at a time: Y = Aᵀ M A, then the bias,
 		// residual and activation, each m×m block into place.
+		var planes *[36]int
+		if m == 4 {
+			planes = new([36]int)
+			for xi := range nt {
+				planes[xi] = xi * o * ld
+			}
+		}
 		forChunks(nb*o, workersFor(threads, nb*o*oh*ow), (t*m+m*m)*q, func(unit int, s *[]float32) {
 			img, oc := unit/o, unit%o
-			c.winoOutput(v, mt[oc*ld+img*q:], o*ld, *s, y, r, (img0+img)*o+oc, q, wg, tw, oh, ow)
+			c.winoOutput(v, mt[oc*ld+img*q:], o*ld, planes, *s, y, r, (img0+img)*o+oc, q, wg, tw, oh, ow)
 		})
 	}
+}
+
+// winoInputF2 is F(2×2, 3×3)'s input transform of images [img0, img0+nb)
+// of x into vt (V[ξ][i][img·q + grid position], leading dimension ld), a
+// plane at a time: the rows of tiles, then their columns, each by
+// v.input's adds and subtracts over whole planes.
+func (c *Conv2d) winoInputF2(v *winoVariant, vt, x []float32, img0, nb, in, h, w, wg, q, ld, le, pl, threads int) {
+	m, t := v.m, v.m+2
+	forChunks(nb*in, workersFor(threads, nb*in*h*w), m*m*pl+m*t*le+m*wg, func(unit int, s *[]float32) {
+		img, ci := unit/in, unit%in
+		var p [4][4][]float32 // phase planes
+		for a := range m {
+			for b := range m {
+				p[a][b] = (*s)[(a*m+b)*pl:][:pl]
+			}
+		}
+		sc := (*s)[m*m*pl:]
+		c.phasePlanes(&p, m, x[((img0+img)*in+ci)*h*w:][:h*w], h, w, wg, sc[m*t*le:])
+		var e [4][6][]float32 // d·B along each tile row, by row phase
+		for a := range m {
+			for j := range t {
+				e[a][j] = sc[(a*t+j)*le:][:le]
+			}
+		}
+		var d, dst [6][]float32
+		for a := range m {
+			// Tap column l of tile column s is phase plane l%m at offset
+			// l/m (0 or 1: t ≤ 2m).
+			for l := range m {
+				d[l] = p[a][l]
+			}
+			for l := m; l < t; l++ {
+				d[l] = p[a][l-m][1:]
+			}
+			v.input(e[a][:t], d[:t])
+		}
+		for j := range t {
+			// Tap row k of tile row r is row phase k%m at offset (k/m)·Wg.
+			for k := range m {
+				d[k] = e[k][j]
+			}
+			for k := m; k < t; k++ {
+				d[k] = e[k-m][j][wg:]
+			}
+			for i := range t {
+				dst[i] = vt[((t*i+j)*in+ci)*ld+img*q:][:q]
+			}
+			v.input(dst[:t], d[:t])
+		}
+	})
 }
 
 // winoGrid returns the tile grid of an OH×OW output for m×m tiles: TH×TW
@@ -343,33 +383,42 @@ func winoGrid(oh, ow, m int) (th, tw, wg, q int) {
 }
 
 // winoOutput finishes output plane pi (image·O + channel) of y from its
-// products by the variant v, M_ξ at mt[ξ·ldm:][:q], with (t·m + m²)·q
-// floats of scratch s: Y = Aᵀ M A, then the bias, residual (r, or
-// nil) and activation, each m×m block into place.
-func (c *Conv2d) winoOutput(v *winoVariant, mt []float32, ldm int, s, y, r []float32, pi, q, wg, tw, oh, ow int) {
+// products by the variant v, M_ξ at mt[ξ·ldm:][:q] (for F(4×4), planes
+// holds those offsets, ξ·ldm), with (t·m + m²)·q floats of scratch s:
+// Y = Aᵀ M A, then the bias, residual (r, or nil) and activation, each m×m
+// block into place.
+func (c *Conv2d) winoOutput(v *winoVariant, mt []float32, ldm int, planes *[36]int, s, y, r []float32, pi, q, wg, tw, oh, ow int) {
 	m, t := v.m, v.m+2
 	plane := func(i int) []float32 { return s[i*q:][:q] }
-	var ma [6][4][]float32 // M·A along each tile row
-	var d, dst [6][]float32
-	for i := range t {
-		for j := range t {
-			d[j] = mt[(t*i+j)*ldm:][:q]
+	var yb [4][4][]float32 // Aᵀ·(M·A): output phase (a, b) of every tile
+	for a := range m {
+		for b := range m {
+			yb[a][b] = plane(t*m + a*m + b)
+		}
+	}
+	if m == 4 {
+		simd.Sandwich6(s[t*m*q:], q, &winoF4AT, mt, planes, m, q)
+	} else {
+		var ma [6][4][]float32 // M·A along each tile row
+		var d, dst [6][]float32
+		for i := range t {
+			for j := range t {
+				d[j] = mt[(t*i+j)*ldm:][:q]
+			}
+			for b := range m {
+				ma[i][b] = plane(i*m + b)
+			}
+			v.output(ma[i][:m], d[:t])
 		}
 		for b := range m {
-			ma[i][b] = plane(i*m + b)
+			for i := range t {
+				d[i] = ma[i][b]
+			}
+			for a := range m {
+				dst[a] = yb[a][b]
+			}
+			v.output(dst[:m], d[:t])
 		}
-		v.output(ma[i][:m], d[:t])
-	}
-	var yb [4][4][]float32 // Aᵀ·(M·A): output phase (a, b) of every tile
-	for b := range m {
-		for i := range t {
-			d[i] = ma[i][b]
-		}
-		for a := range m {
-			yb[a][b] = plane(t*m + a*m + b)
-			dst[a] = yb[a][b]
-		}
-		v.output(dst[:m], d[:t])
 	}
 	var bias float32
 	if c.bias != nil {

@@ -390,6 +390,98 @@ func TestDeinterleave(t *testing.T) {
 	})
 }
 
+// TestSandwich6 checks Sandwich6 at every level, for r = 4 and 6, against
+// Mix6 passes over l and then k (bit for bit: the contract) and against the
+// transform in float64, and that nothing between or past the destination
+// planes is written.
+func TestSandwich6(t *testing.T) {
+	r := rand.New(rand.NewPCG(95, 96))
+	forEachLevel(t, func(tb testing.TB, l Level) {
+		for _, rr := range []int{4, 6} {
+			c := new([36]float32)
+			for i := range c {
+				c[i] = float32(r.IntN(11) - 5) // F(4×4)'s coefficients are small integers
+			}
+			for _, n := range append(vecSizes()[:36], 63, 64, 65, 200) {
+				src := randSlice(r, n+50)
+				offs := new([36]int)
+				for i := range offs {
+					offs[i] = r.IntN(51)
+				}
+				stride := n + r.IntN(3)
+				size := (rr*rr-1)*stride + n
+				dst := make([]float32, size+guardPad)
+				for i := range dst {
+					dst[i] = guard
+				}
+				Sandwich6(dst[:size], stride, c, src, offs, rr, n)
+				// Mix6 passes: inner sums over l for each row k, then k.
+				want := make([]float32, len(dst))
+				copy(want, dst)
+				for i := range want {
+					want[i] = guard
+				}
+				tmp := make([][]float32, 36)
+				var in [6][]float32
+				for k := range 6 {
+					for ll := range 6 {
+						in[ll] = src[offs[6*k+ll]:][:n]
+					}
+					out := make([][]float32, rr)
+					for j := range out {
+						tmp[6*k+j] = make([]float32, n)
+						out[j] = tmp[6*k+j]
+					}
+					if n > 0 {
+						Mix6(out, c, &in)
+					}
+				}
+				for j := range rr {
+					for k := range 6 {
+						in[k] = tmp[6*k+j]
+					}
+					out := make([][]float32, rr)
+					for i := range out {
+						out[i] = want[(i*rr+j)*stride:][:n]
+					}
+					if n > 0 {
+						Mix6(out, c, &in)
+					}
+				}
+				what := fmt.Sprintf("%s Sandwich6 r=%d n=%d stride=%d", l, rr, n, stride)
+				for i := range dst {
+					if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
+						tb.Fatalf("%s: dst[%d] = %v, want %v (Mix6 passes)", what, i, dst[i], want[i])
+					}
+				}
+				for i := range rr {
+					for j := range rr {
+						for x := range n {
+							var sum, mag float64
+							for k := range 6 {
+								var inner, innerMag float64
+								for ll := range 6 {
+									v := float64(c[6*j+ll]) * float64(src[offs[6*k+ll]+x])
+									inner += v
+									innerMag += math.Abs(v)
+								}
+								sum += float64(c[6*i+k]) * inner
+								mag += math.Abs(float64(c[6*i+k])) * innerMag
+							}
+							got := float64(dst[(i*rr+j)*stride+x])
+							if math.Abs(got-sum) > 24*eps32*mag {
+								tb.Fatalf("%s: (%d, %d)[%d] = %v, want %v", what, i, j, x, got, sum)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+const guardPad = 17
+
 func TestScale(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	const pad = 17
@@ -437,6 +529,15 @@ func TestVecPanics(t *testing.T) {
 		}},
 		{"Deinterleave short", "len(src) = 7 < 8", func() {
 			Deinterleave([][]float32{make([]float32, 2), make([]float32, 2), make([]float32, 2), make([]float32, 2)}, make([]float32, 7))
+		}},
+		{"Sandwich6 r", "r = 5", func() { Sandwich6(nil, 0, new([36]float32), nil, new([36]int), 5, 0) }},
+		{"Sandwich6 offset", "offs[0] = 3: 2 values past it, len(src) = 4", func() {
+			offs := new([36]int)
+			offs[0] = 3
+			Sandwich6(make([]float32, 100), 2, new([36]float32), make([]float32, 4), offs, 4, 2)
+		}},
+		{"Sandwich6 dst", "len(dst) = 30 < 32", func() {
+			Sandwich6(make([]float32, 30), 2, new([36]float32), make([]float32, 4), new([36]int), 4, 2)
 		}},
 		{"Max", "len(dst) = 2 != len(x) = 3", func() { Max(make([]float32, 2), make([]float32, 3)) }},
 		{"Mix6 none", "0 destinations", func() { Mix6(nil, new([36]float32), new([6][]float32)) }},
