@@ -45,18 +45,32 @@ import (
 // every transform is a whole-grid vector operation: the input is first split
 // into its m² phase planes P[a][b][r][s] = padded[m·r+a][m·s+b], on which
 // tap (k, l) of tile (r, s) sits at the constant offset (k/m)·Wg + l/m from
-// grid position r·Wg + s (t ≤ 2m, so the offsets are 0 or 1).
+// grid position r·Wg + s (t ≤ 2m, so the offsets are 0 or 1). Each
+// transform is then one simd.Sandwich pass per plane: both stages for a
+// block of 16 grid positions at once, its intermediate sums in registers
+// and on the stack.
 
 // winoVariant is one of the F(m×m, 3×3) algorithms.
 type winoVariant struct {
-	m int           // output tile side; input tiles are t = m+2 on a side
-	g [6][3]float64 // G, t×3
+	m      int           // output tile side; input tiles are t = m+2 on a side
+	g      [6][3]float64 // G, t×3
+	bt, at []float32     // Bᵀ (t×t) and Aᵀ (m×t), row-major
 }
 
 var (
 	winoF2 = &winoVariant{
 		m: 2,
 		g: [6][3]float64{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}},
+		bt: []float32{
+			1, 0, -1, 0,
+			0, 1, 1, 0,
+			0, -1, 1, 0,
+			0, 1, 0, -1,
+		},
+		at: []float32{
+			1, 1, 1, 0,
+			0, 1, -1, -1,
+		},
 	}
 	winoF4 = &winoVariant{
 		m: 4,
@@ -68,61 +82,22 @@ var (
 			{1.0 / 24, -1.0 / 12, 1.0 / 6},
 			{0, 0, 1},
 		},
+		bt: []float32{
+			4, 0, -5, 0, 1, 0,
+			0, -4, -4, 1, 1, 0,
+			0, 4, -4, -1, 1, 0,
+			0, -2, -1, 2, 1, 0,
+			0, 2, -1, -2, 1, 0,
+			0, 4, 0, -5, 0, 1,
+		},
+		at: []float32{
+			1, 1, 1, 1, 1, 0,
+			0, 1, -1, 2, -2, 0,
+			0, 1, 1, 4, 4, 0,
+			0, 1, -1, 8, -8, 1,
+		},
 	}
 )
-
-// Bᵀ and Aᵀ of F(4×4, 3×3), rows of 6.
-var (
-	winoF4BT = [36]float32{
-		4, 0, -5, 0, 1, 0,
-		0, -4, -4, 1, 1, 0,
-		0, 4, -4, -1, 1, 0,
-		0, -2, -1, 2, 1, 0,
-		0, 2, -1, -2, 1, 0,
-		0, 4, 0, -5, 0, 1,
-	}
-	winoF4AT = [36]float32{
-		1, 1, 1, 1, 1, 0,
-		0, 1, -1, 2, -2, 0,
-		0, 1, 1, 4, 4, 0,
-		0, 1, -1, 8, -8, 1,
-	}
-)
-
-// input sets dst[j] = Σ_l Bᵀ[j][l]·d[l] for j < t over len(dst[0])
-// elements (the d may be longer). F(2×2)'s transform adds and subtracts
-// plane by plane (one rounding per term past the first, as plain sums);
-// F(4×4)'s, with coefficients up to 5, is one simd.Mix6 pass.
-func (v *winoVariant) input(dst, d [][]float32) {
-	if v.m == 4 {
-		simd.Mix6(dst, &winoF4BT, (*[6][]float32)(d))
-		return
-	}
-	combine(dst[0], d[0], d[2], -1) // d0 − d2
-	combine(dst[1], d[1], d[2], 1)  // d1 + d2
-	combine(dst[2], d[2], d[1], -1) // d2 − d1
-	combine(dst[3], d[1], d[3], -1) // d1 − d3
-}
-
-// output sets dst[i] = Σ_j Aᵀ[i][j]·d[j] for i < m over len(dst[0])
-// elements, as input does.
-func (v *winoVariant) output(dst, d [][]float32) {
-	if v.m == 4 {
-		simd.Mix6(dst, &winoF4AT, (*[6][]float32)(d))
-		return
-	}
-	n := len(dst[0])
-	combine(dst[0], d[0], d[1], 1)  // d0 + d1
-	simd.Axpy(1, d[2][:n], dst[0])  //    + d2
-	combine(dst[1], d[1], d[2], -1) // d1 − d2
-	simd.Axpy(-1, d[3][:n], dst[1]) //    − d3
-}
-
-// combine sets dst = a + sign·b over len(dst) elements (sign ±1: exact
-// products, so one rounding, as a plain sum).
-func combine(dst, a, b []float32, sign float32) {
-	simd.AxpyTo(dst, sign, b[:len(dst)], a[:len(dst)])
-}
 
 // useWinograd selects the Winograd path for the convolutions it suits;
 // SetWinograd changes it, tests compare both paths.
@@ -260,8 +235,7 @@ func (c *Conv2d) runWinograd(v *winoVariant, x, y, r []float32, n, h, w, oh, ow 
 	m, t := v.m, v.m+2
 	nt := t * t
 	th, tw, wg, q := winoGrid(oh, ow, m)
-	le := (th + 1) * wg // grid positions of the row-transformed planes
-	pl := le + 1        // a phase plane, read one position past the grid
+	pl := (th+1)*wg + 1 // a phase plane: the grid and a row, read one position past it
 	threads := simd.Threads()
 	group := max(1, min(n, winoBudget/(nt*(in+o)*q)))
 
@@ -273,32 +247,28 @@ func (c *Conv2d) runWinograd(v *winoVariant, x, y, r []float32, n, h, w, oh, ow 
 		vt := (*buf)[:nt*in*ld]           // V[ξ][i][img·q + grid position]
 		mt := (*buf)[nt*in*ld:][:nt*o*ld] // M[ξ][o][img·q + grid position]
 
-		// Input transform, a plane at a time: V_ξ = Bᵀ d B.
-		if m == 4 {
-			// Tap (k, l) of tile (r, s) is phase plane (k%4, l%4) at
-			// offset (k/4)·Wg + l/4 from grid position r·Wg + s: one
-			// simd.Sandwich6 pass over the grid.
-			taps := new([36]int)
-			for k := range t {
-				for l := range t {
-					taps[t*k+l] = (k%m*m+l%m)*pl + k/m*wg + l/m
+		// Input transform, a plane at a time: V_ξ = Bᵀ d B, one
+		// simd.Sandwich pass over the grid's phase planes, on which tap
+		// (k, l) of tile (r, s) is plane (k%m, l%m) at offset
+		// (k/m)·Wg + l/m from grid position r·Wg + s.
+		taps := make([]int, nt)
+		for k := range t {
+			for l := range t {
+				taps[t*k+l] = (k%m*m+l%m)*pl + k/m*wg + l/m
+			}
+		}
+		forChunks(nb*in, workersFor(threads, nb*in*h*w), m*m*pl+m*wg, func(unit int, s *[]float32) {
+			img, ci := unit/in, unit%in
+			planes := (*s)[:m*m*pl]
+			var p [4][4][]float32
+			for a := range m {
+				for b := range m {
+					p[a][b] = planes[(a*m+b)*pl:][:pl]
 				}
 			}
-			forChunks(nb*in, workersFor(threads, nb*in*h*w), m*m*pl+m*wg, func(unit int, s *[]float32) {
-				img, ci := unit/in, unit%in
-				planes := (*s)[:m*m*pl]
-				var p [4][4][]float32
-				for a := range m {
-					for b := range m {
-						p[a][b] = planes[(a*m+b)*pl:][:pl]
-					}
-				}
-				c.phasePlanes(&p, m, x[((img0+img)*in+ci)*h*w:][:h*w], h, w, wg, (*s)[m*m*pl:])
-				simd.Sandwich6(vt[ci*ld+img*q:], in*ld, &winoF4BT, planes, taps, t, q)
-			})
-		} else {
-			c.winoInputF2(v, vt, x, img0, nb, in, h, w, wg, q, ld, le, pl, threads)
-		}
+			c.phasePlanes(&p, m, x[((img0+img)*in+ci)*h*w:][:h*w], h, w, wg, (*s)[m*m*pl:])
+			simd.Sandwich(vt[ci*ld+img*q:], in*ld, v.bt, planes, taps, t, t, q)
+		})
 
 		// The t² products M_ξ (O × grids) = U_ξ (O × I) · V_ξ (I × grids).
 		vs, ms := make([][]float32, nt), make([][]float32, nt)
@@ -309,68 +279,15 @@ func (c *Conv2d) runWinograd(v *winoVariant, x, y, r []float32, n, h, w, oh, ow 
 
 		// Output transform, a plane at a time: Y = Aᵀ M A, then the bias,
 		// residual and activation, each m×m block into place.
-		var planes *[36]int
-		if m == 4 {
-			planes = new([36]int)
-			for xi := range nt {
-				planes[xi] = xi * o * ld
-			}
+		products := make([]int, nt)
+		for xi := range nt {
+			products[xi] = xi * o * ld
 		}
-		forChunks(nb*o, workersFor(threads, nb*o*oh*ow), (t*m+m*m)*q, func(unit int, s *[]float32) {
+		forChunks(nb*o, workersFor(threads, nb*o*oh*ow), m*m*q, func(unit int, s *[]float32) {
 			img, oc := unit/o, unit%o
-			c.winoOutput(v, mt[oc*ld+img*q:], o*ld, planes, *s, y, r, (img0+img)*o+oc, q, wg, tw, oh, ow)
+			c.winoOutput(v, mt[oc*ld+img*q:], products, *s, y, r, (img0+img)*o+oc, q, wg, tw, oh, ow)
 		})
 	}
-}
-
-// winoInputF2 is F(2×2, 3×3)'s input transform of images [img0, img0+nb)
-// of x into vt (V[ξ][i][img·q + grid position], leading dimension ld), a
-// plane at a time: the rows of tiles, then their columns, each by
-// v.input's adds and subtracts over whole planes.
-func (c *Conv2d) winoInputF2(v *winoVariant, vt, x []float32, img0, nb, in, h, w, wg, q, ld, le, pl, threads int) {
-	m, t := v.m, v.m+2
-	forChunks(nb*in, workersFor(threads, nb*in*h*w), m*m*pl+m*t*le+m*wg, func(unit int, s *[]float32) {
-		img, ci := unit/in, unit%in
-		var p [4][4][]float32 // phase planes
-		for a := range m {
-			for b := range m {
-				p[a][b] = (*s)[(a*m+b)*pl:][:pl]
-			}
-		}
-		sc := (*s)[m*m*pl:]
-		c.phasePlanes(&p, m, x[((img0+img)*in+ci)*h*w:][:h*w], h, w, wg, sc[m*t*le:])
-		var e [4][6][]float32 // d·B along each tile row, by row phase
-		for a := range m {
-			for j := range t {
-				e[a][j] = sc[(a*t+j)*le:][:le]
-			}
-		}
-		var d, dst [6][]float32
-		for a := range m {
-			// Tap column l of tile column s is phase plane l%m at offset
-			// l/m (0 or 1: t ≤ 2m).
-			for l := range m {
-				d[l] = p[a][l]
-			}
-			for l := m; l < t; l++ {
-				d[l] = p[a][l-m][1:]
-			}
-			v.input(e[a][:t], d[:t])
-		}
-		for j := range t {
-			// Tap row k of tile row r is row phase k%m at offset (k/m)·Wg.
-			for k := range m {
-				d[k] = e[k][j]
-			}
-			for k := m; k < t; k++ {
-				d[k] = e[k-m][j][wg:]
-			}
-			for i := range t {
-				dst[i] = vt[((t*i+j)*in+ci)*ld+img*q:][:q]
-			}
-			v.input(dst[:t], d[:t])
-		}
-	})
 }
 
 // winoGrid returns the tile grid of an OH×OW output for m×m tiles: TH×TW
@@ -383,41 +300,16 @@ func winoGrid(oh, ow, m int) (th, tw, wg, q int) {
 }
 
 // winoOutput finishes output plane pi (image·O + channel) of y from its
-// products by the variant v, M_ξ at mt[ξ·ldm:][:q] (for F(4×4), planes
-// holds those offsets, ξ·ldm), with (t·m + m²)·q floats of scratch s:
-// Y = Aᵀ M A, then the bias, residual (r, or nil) and activation, each m×m
-// block into place.
-func (c *Conv2d) winoOutput(v *winoVariant, mt []float32, ldm int, planes *[36]int, s, y, r []float32, pi, q, wg, tw, oh, ow int) {
+// products by the variant v, M_ξ at mt[products[ξ]:][:q], with m²·q floats
+// of scratch s: Y = Aᵀ M A, then the bias, residual (r, or nil) and
+// activation, each m×m block into place.
+func (c *Conv2d) winoOutput(v *winoVariant, mt []float32, products []int, s, y, r []float32, pi, q, wg, tw, oh, ow int) {
 	m, t := v.m, v.m+2
-	plane := func(i int) []float32 { return s[i*q:][:q] }
-	var yb [4][4][]float32 // Aᵀ·(M·A): output phase (a, b) of every tile
+	simd.Sandwich(s, q, v.at, mt, products, t, m, q)
+	var yb [4][4][]float32 // Aᵀ·M·A: output phase (a, b) of every tile
 	for a := range m {
 		for b := range m {
-			yb[a][b] = plane(t*m + a*m + b)
-		}
-	}
-	if m == 4 {
-		simd.Sandwich6(s[t*m*q:], q, &winoF4AT, mt, planes, m, q)
-	} else {
-		var ma [6][4][]float32 // M·A along each tile row
-		var d, dst [6][]float32
-		for i := range t {
-			for j := range t {
-				d[j] = mt[(t*i+j)*ldm:][:q]
-			}
-			for b := range m {
-				ma[i][b] = plane(i*m + b)
-			}
-			v.output(ma[i][:m], d[:t])
-		}
-		for b := range m {
-			for i := range t {
-				d[i] = ma[i][b]
-			}
-			for a := range m {
-				dst[a] = yb[a][b]
-			}
-			v.output(dst[:m], d[:t])
+			yb[a][b] = s[(a*m+b)*q:][:q]
 		}
 	}
 	var bias float32

@@ -32,9 +32,10 @@ type vecKernels struct {
 	// pack32: packRows32 for rows ≥ 1 (AVX-512 only: the level whose GEMM
 	// panels are 32 wide).
 	pack32 func(dst, src *float32, ld, rows int)
-	// sandwich6: Sandwich6 with n ≥ 1 (AVX-512 only; other levels with a
-	// mix6 run Sandwich6 as Mix6 passes over chunks).
-	sandwich6 func(dst *float32, dstStride int, c *float32, src *float32, offs *[36]int, r, n int)
+	// sandwich4, sandwich6: Sandwich with t = 4 and 6, n ≥ 1 (AVX-512
+	// only; other levels with a mix6 run Sandwich as Mix6 passes over
+	// chunks).
+	sandwich4, sandwich6 func(dst *float32, dstStride int, c *float32, src *float32, offs *int, r, n int)
 	// mix6: the first ndst rows of Mix6, from sources s0…s5 into d0…d5
 	// (the pointers past ndst are not used).
 	mix6 func(c, s0, s1, s2, s3, s4, s5, d0, d1, d2, d3, d4, d5 *float32, ndst, n int)
@@ -236,79 +237,97 @@ func Deinterleave(dst [][]float32, src []float32) {
 	deinterleaveGo(dst, src)
 }
 
-// Sandwich6 applies a 6-point transform to both sides of a 6×6 block of
-// vectors, the transforms of Winograd's F(4×4, 3×3) in one pass (Bᵀ d B on
-// input tiles with r = 6, Aᵀ M A on products with r = 4): for x < n and i,
-// j < r,
+// Sandwich applies a t-point transform to both sides of a t×t block of
+// vectors (t = 4 or 6), the transforms of Winograd's F(2×2, 3×3) and
+// F(4×4, 3×3) in one pass (Bᵀ d B on input tiles with r = t, Aᵀ M A on
+// products with r = t − 2): for x < n and i, j < r,
 //
-//	dst[(i·r + j)·dstStride + x] = Σ_{k<6} c[6i+k]·(Σ_{l<6} c[6j+l]·src[offs[6k+l] + x]),
+//	dst[(i·r + j)·dstStride + x] = Σ_{k<t} c[t·i+k]·(Σ_{l<t} c[t·j+l]·src[offs[t·k+l] + x]),
 //
-// block element (k, l) being the vector at src[offs[6k+l]:]. Each sum is
-// taken in order of its index, as Mix6 takes it (with fused multiply-adds
-// at the assembly levels), so the result is bit for bit that of Mix6 passes
-// over l and then k. dst must not overlap src. Sandwich6 panics unless r is
-// 4 or 6, every offset is ≥ 0 with offs + n ≤ len(src), and dst holds
-// (r²−1)·dstStride + n values with dstStride ≥ n.
-func Sandwich6(dst []float32, dstStride int, c *[36]float32, src []float32, offs *[36]int, r, n int) {
-	if r != 4 && r != 6 {
-		panic(fmt.Sprintf("simd: Sandwich6: r = %d, want 4 or 6", r))
+// block element (k, l) being the vector at src[offs[t·k+l]:]. Each sum is
+// taken in order of its index, the first term a product and each further
+// term added as a fused multiply-add at the assembly levels (as Mix6 sums)
+// and as a rounded product at the generic level; for t = 6 the result is
+// bit for bit that of Mix6 passes over l and then k. dst must not overlap
+// src. Sandwich panics unless t is 4 or 6, r is t or t − 2, c holds r·t
+// coefficients and offs t² offsets, each ≥ 0 with offs + n ≤ len(src), and
+// dst holds (r²−1)·dstStride + n values with dstStride ≥ n.
+func Sandwich(dst []float32, dstStride int, c []float32, src []float32, offs []int, t, r, n int) {
+	if (t != 4 && t != 6) || (r != t && r != t-2) {
+		panic(fmt.Sprintf("simd: Sandwich: t = %d, r = %d, want t 4 or 6 and r t or t−2", t, r))
+	}
+	if len(c) < r*t || len(offs) < t*t {
+		panic(fmt.Sprintf("simd: Sandwich: %d coefficients and %d offsets for t = %d, r = %d", len(c), len(offs), t, r))
 	}
 	if n < 0 || dstStride < n {
-		panic(fmt.Sprintf("simd: Sandwich6: n = %d, dstStride = %d", n, dstStride))
+		panic(fmt.Sprintf("simd: Sandwich: n = %d, dstStride = %d", n, dstStride))
 	}
-	for i, o := range offs {
+	for i, o := range offs[:t*t] {
 		if o < 0 || o+n > len(src) {
-			panic(fmt.Sprintf("simd: Sandwich6: offs[%d] = %d: %d values past it, len(src) = %d", i, o, n, len(src)))
+			panic(fmt.Sprintf("simd: Sandwich: offs[%d] = %d: %d values past it, len(src) = %d", i, o, n, len(src)))
 		}
 	}
 	if need := (r*r-1)*dstStride + n; len(dst) < need {
-		panic(fmt.Sprintf("simd: Sandwich6: len(dst) = %d < %d", len(dst), need))
+		panic(fmt.Sprintf("simd: Sandwich: len(dst) = %d < %d", len(dst), need))
 	}
 	if n == 0 {
 		return
 	}
 	k := vecFor(CurrentLevel())
 	switch {
-	case k != nil && k.sandwich6 != nil:
-		k.sandwich6(&dst[0], dstStride, &c[0], &src[0], offs, r, n)
-	case k != nil:
-		sandwich6Mix(dst, dstStride, c, src, offs, r, n)
+	case k == nil:
+		sandwichGo(dst, dstStride, c, src, offs, t, r, n)
+	case t == 4 && k.sandwich4 != nil:
+		k.sandwich4(&dst[0], dstStride, &c[0], &src[0], &offs[0], r, n)
+	case t == 6 && k.sandwich6 != nil:
+		k.sandwich6(&dst[0], dstStride, &c[0], &src[0], &offs[0], r, n)
 	default:
-		sandwich6Go(dst, dstStride, c, src, offs, r, n)
+		sandwichMix(dst, dstStride, c, src, offs, t, r, n)
 	}
 }
 
-// sandwich6Chunk is how many values of each vector sandwich6Mix transforms
-// at a time: the block's 36 partial sums then stay in the L1 cache.
-const sandwich6Chunk = 64
+// sandwichChunk is how many values of each vector sandwichMix transforms at
+// a time: the block's partial sums then stay in the L1 cache.
+const sandwichChunk = 64
 
-// sandwich6Mix is Sandwich6 as Mix6 passes over chunks of the vectors, for
-// levels with a Mix6 kernel but no Sandwich6 kernel.
-func sandwich6Mix(dst []float32, dstStride int, c *[36]float32, src []float32, offs *[36]int, r, n int) {
-	buf := getBuffer(36 * sandwich6Chunk)
+// sandwichMix is Sandwich as Mix6 passes over chunks of the vectors, for
+// levels with a Mix6 kernel but no Sandwich kernel; t = 4 runs as t = 6
+// with zero coefficients (the extra sources repeat the first).
+func sandwichMix(dst []float32, dstStride int, c []float32, src []float32, offs []int, t, r, n int) {
+	var c6 [36]float32
+	for i := range r {
+		copy(c6[6*i:][:t], c[t*i:][:t])
+	}
+	buf := getBuffer(6 * r * sandwichChunk)
 	defer putBuffer(buf)
 	var in [6][]float32
-	out := make([][]float32, 6)
-	for x0 := 0; x0 < n; x0 += sandwich6Chunk {
-		w := min(sandwich6Chunk, n-x0)
-		t := buf.data[:36*w] // t[k·r + j]: Σ_l c[6j+l]·src[6k+l]
+	var out [6][]float32
+	for x0 := 0; x0 < n; x0 += sandwichChunk {
+		w := min(sandwichChunk, n-x0)
+		tmp := buf.data[:6*r*w] // tmp[k·r + j]: Σ_l c[t·j+l]·src[t·k+l]
 		for k := range 6 {
+			if k >= t {
+				for j := range r {
+					clear(tmp[(k*r+j)*w:][:w])
+				}
+				continue
+			}
 			for l := range 6 {
-				in[l] = src[offs[6*k+l]+x0:][:w]
+				in[l] = src[offs[t*k+l%t]+x0:][:w]
 			}
 			for j := range r {
-				out[j] = t[(k*r+j)*w:][:w]
+				out[j] = tmp[(k*r+j)*w:][:w]
 			}
-			Mix6(out[:r], c, &in)
+			Mix6(out[:r], &c6, &in)
 		}
 		for j := range r {
 			for k := range 6 {
-				in[k] = t[(k*r+j)*w:][:w]
+				in[k] = tmp[(k*r+j)*w:][:w]
 			}
 			for i := range r {
 				out[i] = dst[(i*r+j)*dstStride+x0:][:w]
 			}
-			Mix6(out[:r], c, &in)
+			Mix6(out[:r], &c6, &in)
 		}
 	}
 }
@@ -544,26 +563,26 @@ func mix6Go(dst [][]float32, c *[36]float32, src *[6][]float32) {
 	}
 }
 
-// sandwich6Go is Sandwich6's generic twin.
-func sandwich6Go(dst []float32, dstStride int, c *[36]float32, src []float32, offs *[36]int, r, n int) {
-	var t [36]float32
+// sandwichGo is Sandwich's generic twin.
+func sandwichGo(dst []float32, dstStride int, c []float32, src []float32, offs []int, t, r, n int) {
+	var tmp [36]float32
 	for x := range n {
-		for k := range 6 {
+		for k := range t {
 			for j := range r {
-				cj := c[6*j:][:6]
-				sum := float32(cj[0] * src[offs[6*k]+x])
-				for l := 1; l < 6; l++ {
-					sum += float32(cj[l] * src[offs[6*k+l]+x])
+				cj := c[t*j:][:t]
+				sum := float32(cj[0] * src[offs[t*k]+x])
+				for l := 1; l < t; l++ {
+					sum += float32(cj[l] * src[offs[t*k+l]+x])
 				}
-				t[6*k+j] = sum
+				tmp[t*k+j] = sum
 			}
 		}
 		for i := range r {
-			ci := c[6*i:][:6]
+			ci := c[t*i:][:t]
 			for j := range r {
-				sum := float32(ci[0] * t[j])
-				for k := 1; k < 6; k++ {
-					sum += float32(ci[k] * t[6*k+j])
+				sum := float32(ci[0] * tmp[j])
+				for k := 1; k < t; k++ {
+					sum += float32(ci[k] * tmp[t*k+j])
 				}
 				dst[(i*r+j)*dstStride+x] = sum
 			}

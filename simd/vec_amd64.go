@@ -24,7 +24,10 @@ func stride2AVX2(dst, src *float32, n int)
 func interleaveAVX512(dst, s0, s1, s2, s3, res *float32, m, n int, bias float32, relu bool)
 
 //go:noescape
-func sandwich6AVX512(dst *float32, dstStride int, c *float32, src *float32, offs *[36]int, r, n int)
+func sandwich4AVX512(dst *float32, dstStride int, c *float32, src *float32, offs *int, r, n int)
+
+//go:noescape
+func sandwich6AVX512(dst *float32, dstStride int, c *float32, src *float32, offs *int, r, n int)
 
 //go:noescape
 func deinterleaveAVX512(d0, d1, d2, d3, src *float32, m, n int)
@@ -128,7 +131,7 @@ func dot1FMA(x, y *float32, k int) float32
 func init() {
 	vecTable[AVX512] = &vecKernels{
 		dot: dotAVX512, axpy: axpyAVX512, axpyTo: axpyToAVX512, scale: scaleAVX512, exp: expAVX512, affineReLU: affineReLUAVX512, mix6: mix6AVX512, max: maxAVX512, stride2: stride2AVX512, pack32: pack32AVX512,
-		interleave: interleaveAVX512, deinterleave: deinterleaveAVX512, sandwich6: sandwich6AVX512,
+		interleave: interleaveAVX512, deinterleave: deinterleaveAVX512, sandwich4: sandwich4AVX512, sandwich6: sandwich6AVX512,
 		addClamp: addClampAVX512, argmin: argminAVX512, minAddClamp: minAddClampAVX512,
 		sqNorms8: sqNorms8FMA, dots8: dots8FMA, dot1: dot1FMA,
 	}

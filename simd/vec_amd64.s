@@ -2183,13 +2183,21 @@ dil4:
 	RET
 
 // ---------------------------------------------------------------------------
-// Sandwich6: dst[i·r + j] = Σ_k c[6i+k]·(Σ_l c[6j+l]·src[offs[6k+l]]), 16
-// lanes a block, the inner sums (stage 1) kept in a 36-vector stack buffer
-// (T[6k + j] at (6k + j)·64(SP)), the outer ones (stage 2) stored under K1.
+// Sandwich (t = 4, 6): dst[i·r + j] = Σ_k c[t·i+k]·(Σ_l c[t·j+l]·src[offs[t·k+l]]),
+// 16 lanes a block, the inner sums (stage 1) kept in a stack buffer (T[t·k + j]
+// at (t·k + j)·64(SP)), the outer ones (stage 2) stored under K1.
 // DI: dst, R8: dstStride in bytes, DX: c, SI: src, BX: offs, R9: r, R10:
 // r·dstStride in bytes, R14: lanes left.
 
-// func sandwich6AVX512(dst *float32, dstStride int, c *float32, src *float32, offs *[36]int, r, n int)
+// MIX512_ROW4 sets acc = Σ_l c[l]·Z_l, l < 4, the c[l] at the byte offsets
+// o0…o3 from DX.
+#define MIX512_ROW4(o0, o1, o2, o3, acc) \
+	VMULPS.BCST o0(DX), Z0, acc; \
+	VFMADD231PS.BCST o1(DX), Z1, acc; \
+	VFMADD231PS.BCST o2(DX), Z2, acc; \
+	VFMADD231PS.BCST o3(DX), Z3, acc
+
+// func sandwich6AVX512(dst *float32, dstStride int, c *float32, src *float32, offs *int, r, n int)
 TEXT ·sandwich6AVX512(SB), 0, $2304-56
 	MOVQ dst+0(FP), DI
 	MOVQ dstStride+8(FP), R8
@@ -2202,7 +2210,7 @@ TEXT ·sandwich6AVX512(SB), 0, $2304-56
 	MOVQ R9, R10
 	IMULQ R8, R10
 
-sw_block:
+sw6_block:
 	MOVQ R14, CX
 	CMPQ CX, $16
 	JLT  2(PC)
@@ -2234,13 +2242,13 @@ sw_block:
 	MIX512_ROW(72, 76, 80, 84, 88, 92, Z9)
 	VMOVUPS Z9, 192(SP)
 	CMPQ R9, $4
-	JEQ  sw_s1_0
+	JEQ  sw6_s1_0
 	MIX512_ROW(96, 100, 104, 108, 112, 116, Z10)
 	VMOVUPS Z10, 256(SP)
 	MIX512_ROW(120, 124, 128, 132, 136, 140, Z11)
 	VMOVUPS Z11, 320(SP)
 
-sw_s1_0:
+sw6_s1_0:
 	// stage 1, block row 1
 	MOVQ 48(BX), AX
 	VMOVUPS.Z (SI)(AX*4), K1, Z0
@@ -2263,13 +2271,13 @@ sw_s1_0:
 	MIX512_ROW(72, 76, 80, 84, 88, 92, Z9)
 	VMOVUPS Z9, 576(SP)
 	CMPQ R9, $4
-	JEQ  sw_s1_1
+	JEQ  sw6_s1_1
 	MIX512_ROW(96, 100, 104, 108, 112, 116, Z10)
 	VMOVUPS Z10, 640(SP)
 	MIX512_ROW(120, 124, 128, 132, 136, 140, Z11)
 	VMOVUPS Z11, 704(SP)
 
-sw_s1_1:
+sw6_s1_1:
 	// stage 1, block row 2
 	MOVQ 96(BX), AX
 	VMOVUPS.Z (SI)(AX*4), K1, Z0
@@ -2292,13 +2300,13 @@ sw_s1_1:
 	MIX512_ROW(72, 76, 80, 84, 88, 92, Z9)
 	VMOVUPS Z9, 960(SP)
 	CMPQ R9, $4
-	JEQ  sw_s1_2
+	JEQ  sw6_s1_2
 	MIX512_ROW(96, 100, 104, 108, 112, 116, Z10)
 	VMOVUPS Z10, 1024(SP)
 	MIX512_ROW(120, 124, 128, 132, 136, 140, Z11)
 	VMOVUPS Z11, 1088(SP)
 
-sw_s1_2:
+sw6_s1_2:
 	// stage 1, block row 3
 	MOVQ 144(BX), AX
 	VMOVUPS.Z (SI)(AX*4), K1, Z0
@@ -2321,13 +2329,13 @@ sw_s1_2:
 	MIX512_ROW(72, 76, 80, 84, 88, 92, Z9)
 	VMOVUPS Z9, 1344(SP)
 	CMPQ R9, $4
-	JEQ  sw_s1_3
+	JEQ  sw6_s1_3
 	MIX512_ROW(96, 100, 104, 108, 112, 116, Z10)
 	VMOVUPS Z10, 1408(SP)
 	MIX512_ROW(120, 124, 128, 132, 136, 140, Z11)
 	VMOVUPS Z11, 1472(SP)
 
-sw_s1_3:
+sw6_s1_3:
 	// stage 1, block row 4
 	MOVQ 192(BX), AX
 	VMOVUPS.Z (SI)(AX*4), K1, Z0
@@ -2350,13 +2358,13 @@ sw_s1_3:
 	MIX512_ROW(72, 76, 80, 84, 88, 92, Z9)
 	VMOVUPS Z9, 1728(SP)
 	CMPQ R9, $4
-	JEQ  sw_s1_4
+	JEQ  sw6_s1_4
 	MIX512_ROW(96, 100, 104, 108, 112, 116, Z10)
 	VMOVUPS Z10, 1792(SP)
 	MIX512_ROW(120, 124, 128, 132, 136, 140, Z11)
 	VMOVUPS Z11, 1856(SP)
 
-sw_s1_4:
+sw6_s1_4:
 	// stage 1, block row 5
 	MOVQ 240(BX), AX
 	VMOVUPS.Z (SI)(AX*4), K1, Z0
@@ -2379,13 +2387,13 @@ sw_s1_4:
 	MIX512_ROW(72, 76, 80, 84, 88, 92, Z9)
 	VMOVUPS Z9, 2112(SP)
 	CMPQ R9, $4
-	JEQ  sw_s1_5
+	JEQ  sw6_s1_5
 	MIX512_ROW(96, 100, 104, 108, 112, 116, Z10)
 	VMOVUPS Z10, 2176(SP)
 	MIX512_ROW(120, 124, 128, 132, 136, 140, Z11)
 	VMOVUPS Z11, 2240(SP)
 
-sw_s1_5:
+sw6_s1_5:
 	// stage 2, block column 0
 	VMOVUPS 0(SP), Z0
 	VMOVUPS 384(SP), Z1
@@ -2407,14 +2415,14 @@ sw_s1_5:
 	VMOVUPS Z9, K1, (AX)
 	ADDQ R10, AX
 	CMPQ R9, $4
-	JEQ  sw_s2_0
+	JEQ  sw6_s2_0
 	MIX512_ROW(96, 100, 104, 108, 112, 116, Z10)
 	VMOVUPS Z10, K1, (AX)
 	ADDQ R10, AX
 	MIX512_ROW(120, 124, 128, 132, 136, 140, Z11)
 	VMOVUPS Z11, K1, (AX)
 
-sw_s2_0:
+sw6_s2_0:
 	// stage 2, block column 1
 	VMOVUPS 64(SP), Z0
 	VMOVUPS 448(SP), Z1
@@ -2438,14 +2446,14 @@ sw_s2_0:
 	VMOVUPS Z9, K1, (AX)
 	ADDQ R10, AX
 	CMPQ R9, $4
-	JEQ  sw_s2_1
+	JEQ  sw6_s2_1
 	MIX512_ROW(96, 100, 104, 108, 112, 116, Z10)
 	VMOVUPS Z10, K1, (AX)
 	ADDQ R10, AX
 	MIX512_ROW(120, 124, 128, 132, 136, 140, Z11)
 	VMOVUPS Z11, K1, (AX)
 
-sw_s2_1:
+sw6_s2_1:
 	// stage 2, block column 2
 	VMOVUPS 128(SP), Z0
 	VMOVUPS 512(SP), Z1
@@ -2469,14 +2477,14 @@ sw_s2_1:
 	VMOVUPS Z9, K1, (AX)
 	ADDQ R10, AX
 	CMPQ R9, $4
-	JEQ  sw_s2_2
+	JEQ  sw6_s2_2
 	MIX512_ROW(96, 100, 104, 108, 112, 116, Z10)
 	VMOVUPS Z10, K1, (AX)
 	ADDQ R10, AX
 	MIX512_ROW(120, 124, 128, 132, 136, 140, Z11)
 	VMOVUPS Z11, K1, (AX)
 
-sw_s2_2:
+sw6_s2_2:
 	// stage 2, block column 3
 	VMOVUPS 192(SP), Z0
 	VMOVUPS 576(SP), Z1
@@ -2500,16 +2508,16 @@ sw_s2_2:
 	VMOVUPS Z9, K1, (AX)
 	ADDQ R10, AX
 	CMPQ R9, $4
-	JEQ  sw_s2_3
+	JEQ  sw6_s2_3
 	MIX512_ROW(96, 100, 104, 108, 112, 116, Z10)
 	VMOVUPS Z10, K1, (AX)
 	ADDQ R10, AX
 	MIX512_ROW(120, 124, 128, 132, 136, 140, Z11)
 	VMOVUPS Z11, K1, (AX)
 
-sw_s2_3:
+sw6_s2_3:
 	CMPQ R9, $4
-	JEQ  sw_next
+	JEQ  sw6_next
 	// stage 2, block column 4
 	VMOVUPS 256(SP), Z0
 	VMOVUPS 640(SP), Z1
@@ -2533,14 +2541,14 @@ sw_s2_3:
 	VMOVUPS Z9, K1, (AX)
 	ADDQ R10, AX
 	CMPQ R9, $4
-	JEQ  sw_s2_4
+	JEQ  sw6_s2_4
 	MIX512_ROW(96, 100, 104, 108, 112, 116, Z10)
 	VMOVUPS Z10, K1, (AX)
 	ADDQ R10, AX
 	MIX512_ROW(120, 124, 128, 132, 136, 140, Z11)
 	VMOVUPS Z11, K1, (AX)
 
-sw_s2_4:
+sw6_s2_4:
 	// stage 2, block column 5
 	VMOVUPS 320(SP), Z0
 	VMOVUPS 704(SP), Z1
@@ -2564,20 +2572,228 @@ sw_s2_4:
 	VMOVUPS Z9, K1, (AX)
 	ADDQ R10, AX
 	CMPQ R9, $4
-	JEQ  sw_s2_5
+	JEQ  sw6_s2_5
 	MIX512_ROW(96, 100, 104, 108, 112, 116, Z10)
 	VMOVUPS Z10, K1, (AX)
 	ADDQ R10, AX
 	MIX512_ROW(120, 124, 128, 132, 136, 140, Z11)
 	VMOVUPS Z11, K1, (AX)
 
-sw_s2_5:
+sw6_s2_5:
 
-sw_next:
+sw6_next:
 	ADDQ $64, DI
 	ADDQ $64, SI
 	SUBQ $16, R14
-	JGT  sw_block
+	JGT  sw6_block
+	VZEROUPPER
+	RET
+
+// func sandwich4AVX512(dst *float32, dstStride int, c *float32, src *float32, offs *int, r, n int)
+TEXT ·sandwich4AVX512(SB), 0, $1024-56
+	MOVQ dst+0(FP), DI
+	MOVQ dstStride+8(FP), R8
+	SHLQ $2, R8
+	MOVQ c+16(FP), DX
+	MOVQ src+24(FP), SI
+	MOVQ offs+32(FP), BX
+	MOVQ r+40(FP), R9
+	MOVQ n+48(FP), R14
+	MOVQ R9, R10
+	IMULQ R8, R10
+
+sw4_block:
+	MOVQ R14, CX
+	CMPQ CX, $16
+	JLT  2(PC)
+	MOVQ $16, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+
+	// stage 1, block row 0
+	MOVQ 0(BX), AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z0
+	MOVQ 8(BX), AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z1
+	MOVQ 16(BX), AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z2
+	MOVQ 24(BX), AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z3
+	MIX512_ROW4(0, 4, 8, 12, Z6)
+	VMOVUPS Z6, 0(SP)
+	MIX512_ROW4(16, 20, 24, 28, Z7)
+	VMOVUPS Z7, 64(SP)
+	CMPQ R9, $2
+	JEQ  sw4_s1_0
+	MIX512_ROW4(32, 36, 40, 44, Z8)
+	VMOVUPS Z8, 128(SP)
+	MIX512_ROW4(48, 52, 56, 60, Z9)
+	VMOVUPS Z9, 192(SP)
+
+sw4_s1_0:
+	// stage 1, block row 1
+	MOVQ 32(BX), AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z0
+	MOVQ 40(BX), AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z1
+	MOVQ 48(BX), AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z2
+	MOVQ 56(BX), AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z3
+	MIX512_ROW4(0, 4, 8, 12, Z6)
+	VMOVUPS Z6, 256(SP)
+	MIX512_ROW4(16, 20, 24, 28, Z7)
+	VMOVUPS Z7, 320(SP)
+	CMPQ R9, $2
+	JEQ  sw4_s1_1
+	MIX512_ROW4(32, 36, 40, 44, Z8)
+	VMOVUPS Z8, 384(SP)
+	MIX512_ROW4(48, 52, 56, 60, Z9)
+	VMOVUPS Z9, 448(SP)
+
+sw4_s1_1:
+	// stage 1, block row 2
+	MOVQ 64(BX), AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z0
+	MOVQ 72(BX), AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z1
+	MOVQ 80(BX), AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z2
+	MOVQ 88(BX), AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z3
+	MIX512_ROW4(0, 4, 8, 12, Z6)
+	VMOVUPS Z6, 512(SP)
+	MIX512_ROW4(16, 20, 24, 28, Z7)
+	VMOVUPS Z7, 576(SP)
+	CMPQ R9, $2
+	JEQ  sw4_s1_2
+	MIX512_ROW4(32, 36, 40, 44, Z8)
+	VMOVUPS Z8, 640(SP)
+	MIX512_ROW4(48, 52, 56, 60, Z9)
+	VMOVUPS Z9, 704(SP)
+
+sw4_s1_2:
+	// stage 1, block row 3
+	MOVQ 96(BX), AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z0
+	MOVQ 104(BX), AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z1
+	MOVQ 112(BX), AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z2
+	MOVQ 120(BX), AX
+	VMOVUPS.Z (SI)(AX*4), K1, Z3
+	MIX512_ROW4(0, 4, 8, 12, Z6)
+	VMOVUPS Z6, 768(SP)
+	MIX512_ROW4(16, 20, 24, 28, Z7)
+	VMOVUPS Z7, 832(SP)
+	CMPQ R9, $2
+	JEQ  sw4_s1_3
+	MIX512_ROW4(32, 36, 40, 44, Z8)
+	VMOVUPS Z8, 896(SP)
+	MIX512_ROW4(48, 52, 56, 60, Z9)
+	VMOVUPS Z9, 960(SP)
+
+sw4_s1_3:
+	// stage 2, block column 0
+	VMOVUPS 0(SP), Z0
+	VMOVUPS 256(SP), Z1
+	VMOVUPS 512(SP), Z2
+	VMOVUPS 768(SP), Z3
+	MOVQ DI, AX
+	MIX512_ROW4(0, 4, 8, 12, Z6)
+	VMOVUPS Z6, K1, (AX)
+	ADDQ R10, AX
+	MIX512_ROW4(16, 20, 24, 28, Z7)
+	VMOVUPS Z7, K1, (AX)
+	ADDQ R10, AX
+	CMPQ R9, $2
+	JEQ  sw4_s2_0
+	MIX512_ROW4(32, 36, 40, 44, Z8)
+	VMOVUPS Z8, K1, (AX)
+	ADDQ R10, AX
+	MIX512_ROW4(48, 52, 56, 60, Z9)
+	VMOVUPS Z9, K1, (AX)
+
+sw4_s2_0:
+	// stage 2, block column 1
+	VMOVUPS 64(SP), Z0
+	VMOVUPS 320(SP), Z1
+	VMOVUPS 576(SP), Z2
+	VMOVUPS 832(SP), Z3
+	MOVQ R8, AX
+	IMULQ $1, AX
+	ADDQ DI, AX
+	MIX512_ROW4(0, 4, 8, 12, Z6)
+	VMOVUPS Z6, K1, (AX)
+	ADDQ R10, AX
+	MIX512_ROW4(16, 20, 24, 28, Z7)
+	VMOVUPS Z7, K1, (AX)
+	ADDQ R10, AX
+	CMPQ R9, $2
+	JEQ  sw4_s2_1
+	MIX512_ROW4(32, 36, 40, 44, Z8)
+	VMOVUPS Z8, K1, (AX)
+	ADDQ R10, AX
+	MIX512_ROW4(48, 52, 56, 60, Z9)
+	VMOVUPS Z9, K1, (AX)
+
+sw4_s2_1:
+	CMPQ R9, $2
+	JEQ  sw4_next
+	// stage 2, block column 2
+	VMOVUPS 128(SP), Z0
+	VMOVUPS 384(SP), Z1
+	VMOVUPS 640(SP), Z2
+	VMOVUPS 896(SP), Z3
+	MOVQ R8, AX
+	IMULQ $2, AX
+	ADDQ DI, AX
+	MIX512_ROW4(0, 4, 8, 12, Z6)
+	VMOVUPS Z6, K1, (AX)
+	ADDQ R10, AX
+	MIX512_ROW4(16, 20, 24, 28, Z7)
+	VMOVUPS Z7, K1, (AX)
+	ADDQ R10, AX
+	CMPQ R9, $2
+	JEQ  sw4_s2_2
+	MIX512_ROW4(32, 36, 40, 44, Z8)
+	VMOVUPS Z8, K1, (AX)
+	ADDQ R10, AX
+	MIX512_ROW4(48, 52, 56, 60, Z9)
+	VMOVUPS Z9, K1, (AX)
+
+sw4_s2_2:
+	// stage 2, block column 3
+	VMOVUPS 192(SP), Z0
+	VMOVUPS 448(SP), Z1
+	VMOVUPS 704(SP), Z2
+	VMOVUPS 960(SP), Z3
+	MOVQ R8, AX
+	IMULQ $3, AX
+	ADDQ DI, AX
+	MIX512_ROW4(0, 4, 8, 12, Z6)
+	VMOVUPS Z6, K1, (AX)
+	ADDQ R10, AX
+	MIX512_ROW4(16, 20, 24, 28, Z7)
+	VMOVUPS Z7, K1, (AX)
+	ADDQ R10, AX
+	CMPQ R9, $2
+	JEQ  sw4_s2_3
+	MIX512_ROW4(32, 36, 40, 44, Z8)
+	VMOVUPS Z8, K1, (AX)
+	ADDQ R10, AX
+	MIX512_ROW4(48, 52, 56, 60, Z9)
+	VMOVUPS Z9, K1, (AX)
+
+sw4_s2_3:
+
+sw4_next:
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, R14
+	JGT  sw4_block
 	VZEROUPPER
 	RET
 

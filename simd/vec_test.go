@@ -390,87 +390,84 @@ func TestDeinterleave(t *testing.T) {
 	})
 }
 
-// TestSandwich6 checks Sandwich6 at every level, for r = 4 and 6, against
-// Mix6 passes over l and then k (bit for bit: the contract) and against the
-// transform in float64, and that nothing between or past the destination
+// TestSandwich checks Sandwich at every level, for t = 6 and 4 and r = t
+// and t − 2, against the transform in float64; for t = 6 bit for bit
+// against Mix6 passes over l and then k (the contract), for t = 4 bit for
+// bit against t = 6 with the coefficients padded by zeros (finite data: the
+// extra terms add +0); and that nothing between or past the destination
 // planes is written.
-func TestSandwich6(t *testing.T) {
+func TestSandwich(t *testing.T) {
 	r := rand.New(rand.NewPCG(95, 96))
 	forEachLevel(t, func(tb testing.TB, l Level) {
-		for _, rr := range []int{4, 6} {
-			c := new([36]float32)
-			for i := range c {
-				c[i] = float32(r.IntN(11) - 5) // F(4×4)'s coefficients are small integers
-			}
-			for _, n := range append(vecSizes()[:36], 63, 64, 65, 200) {
-				src := randSlice(r, n+50)
-				offs := new([36]int)
-				for i := range offs {
-					offs[i] = r.IntN(51)
+		for _, tt := range []int{6, 4} {
+			for _, rr := range []int{tt, tt - 2} {
+				c := make([]float32, rr*tt)
+				for i := range c {
+					c[i] = float32(r.IntN(11) - 5) // Winograd's coefficients are small integers
 				}
-				stride := n + r.IntN(3)
-				size := (rr*rr-1)*stride + n
-				dst := make([]float32, size+guardPad)
-				for i := range dst {
-					dst[i] = guard
-				}
-				Sandwich6(dst[:size], stride, c, src, offs, rr, n)
-				// Mix6 passes: inner sums over l for each row k, then k.
-				want := make([]float32, len(dst))
-				copy(want, dst)
-				for i := range want {
-					want[i] = guard
-				}
-				tmp := make([][]float32, 36)
-				var in [6][]float32
-				for k := range 6 {
-					for ll := range 6 {
-						in[ll] = src[offs[6*k+ll]:][:n]
+				for _, n := range append(vecSizes()[:36], 63, 64, 65, 200) {
+					src := randSlice(r, n+50)
+					offs := make([]int, tt*tt)
+					for i := range offs {
+						offs[i] = r.IntN(51)
 					}
-					out := make([][]float32, rr)
-					for j := range out {
-						tmp[6*k+j] = make([]float32, n)
-						out[j] = tmp[6*k+j]
+					stride := n + r.IntN(3)
+					size := (rr*rr-1)*stride + n
+					dst := make([]float32, size+guardPad)
+					for i := range dst {
+						dst[i] = guard
 					}
-					if n > 0 {
-						Mix6(out, c, &in)
+					Sandwich(dst[:size], stride, c, src, offs, tt, rr, n)
+					want := make([]float32, len(dst))
+					for i := range want {
+						want[i] = guard
 					}
-				}
-				for j := range rr {
-					for k := range 6 {
-						in[k] = tmp[6*k+j]
-					}
-					out := make([][]float32, rr)
-					for i := range out {
-						out[i] = want[(i*rr+j)*stride:][:n]
-					}
-					if n > 0 {
-						Mix6(out, c, &in)
-					}
-				}
-				what := fmt.Sprintf("%s Sandwich6 r=%d n=%d stride=%d", l, rr, n, stride)
-				for i := range dst {
-					if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
-						tb.Fatalf("%s: dst[%d] = %v, want %v (Mix6 passes)", what, i, dst[i], want[i])
-					}
-				}
-				for i := range rr {
-					for j := range rr {
-						for x := range n {
-							var sum, mag float64
-							for k := range 6 {
-								var inner, innerMag float64
-								for ll := range 6 {
-									v := float64(c[6*j+ll]) * float64(src[offs[6*k+ll]+x])
-									inner += v
-									innerMag += math.Abs(v)
-								}
-								sum += float64(c[6*i+k]) * inner
-								mag += math.Abs(float64(c[6*i+k])) * innerMag
+					if tt == 6 {
+						sandwichByMix6(want, stride, c, src, offs, rr, n)
+					} else {
+						// r = 2 runs as r = 4 with two zero rows.
+						c6 := make([]float32, 6*4)
+						offs6 := make([]int, 36)
+						for i := range rr {
+							copy(c6[6*i:], c[4*i:][:4])
+						}
+						for k := range 6 {
+							for ll := range 6 {
+								offs6[6*k+ll] = offs[4*(k%4)+ll%4]
 							}
-							got := float64(dst[(i*rr+j)*stride+x])
-							if math.Abs(got-sum) > 24*eps32*mag {
-								tb.Fatalf("%s: (%d, %d)[%d] = %v, want %v", what, i, j, x, got, sum)
+						}
+						full := make([]float32, 15*stride+n)
+						Sandwich(full, stride, c6, src, offs6, 6, 4, n)
+						for i := range rr {
+							for j := range rr {
+								copy(want[(i*rr+j)*stride:][:n], full[(i*4+j)*stride:][:n])
+							}
+						}
+					}
+					what := fmt.Sprintf("%s Sandwich t=%d r=%d n=%d stride=%d", l, tt, rr, n, stride)
+					for i := range dst {
+						if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
+							tb.Fatalf("%s: dst[%d] = %v, want %v", what, i, dst[i], want[i])
+						}
+					}
+					for i := range rr {
+						for j := range rr {
+							for x := range n {
+								var sum, mag float64
+								for k := range tt {
+									var inner, innerMag float64
+									for ll := range tt {
+										v := float64(c[tt*j+ll]) * float64(src[offs[tt*k+ll]+x])
+										inner += v
+										innerMag += math.Abs(v)
+									}
+									sum += float64(c[tt*i+k]) * inner
+									mag += math.Abs(float64(c[tt*i+k])) * innerMag
+								}
+								got := float64(dst[(i*rr+j)*stride+x])
+								if math.Abs(got-sum) > 24*eps32*mag {
+									tb.Fatalf("%s: (%d, %d)[%d] = %v, want %v", what, i, j, x, got, sum)
+								}
 							}
 						}
 					}
@@ -478,6 +475,38 @@ func TestSandwich6(t *testing.T) {
 			}
 		}
 	})
+}
+
+// sandwichByMix6 is Sandwich with t = 6 as Mix6 passes: the inner sums
+// over l for each row k, then the outer ones over k.
+func sandwichByMix6(dst []float32, stride int, c []float32, src []float32, offs []int, r, n int) {
+	if n == 0 {
+		return
+	}
+	var c36 [36]float32
+	copy(c36[:], c)
+	tmp := make([][]float32, 36)
+	var in [6][]float32
+	out := make([][]float32, r)
+	for k := range 6 {
+		for l := range 6 {
+			in[l] = src[offs[6*k+l]:][:n]
+		}
+		for j := range out {
+			tmp[6*k+j] = make([]float32, n)
+			out[j] = tmp[6*k+j]
+		}
+		Mix6(out, &c36, &in)
+	}
+	for j := range r {
+		for k := range 6 {
+			in[k] = tmp[6*k+j]
+		}
+		for i := range out {
+			out[i] = dst[(i*r+j)*stride:][:n]
+		}
+		Mix6(out, &c36, &in)
+	}
 }
 
 const guardPad = 17
@@ -530,14 +559,18 @@ func TestVecPanics(t *testing.T) {
 		{"Deinterleave short", "len(src) = 7 < 8", func() {
 			Deinterleave([][]float32{make([]float32, 2), make([]float32, 2), make([]float32, 2), make([]float32, 2)}, make([]float32, 7))
 		}},
-		{"Sandwich6 r", "r = 5", func() { Sandwich6(nil, 0, new([36]float32), nil, new([36]int), 5, 0) }},
-		{"Sandwich6 offset", "offs[0] = 3: 2 values past it, len(src) = 4", func() {
-			offs := new([36]int)
-			offs[0] = 3
-			Sandwich6(make([]float32, 100), 2, new([36]float32), make([]float32, 4), offs, 4, 2)
+		{"Sandwich t", "t = 5, r = 5", func() { Sandwich(nil, 0, nil, nil, nil, 5, 5, 0) }},
+		{"Sandwich r", "t = 6, r = 5", func() { Sandwich(nil, 0, nil, nil, nil, 6, 5, 0) }},
+		{"Sandwich coefficients", "8 coefficients and 16 offsets for t = 4, r = 4", func() {
+			Sandwich(nil, 0, make([]float32, 8), nil, make([]int, 16), 4, 4, 0)
 		}},
-		{"Sandwich6 dst", "len(dst) = 30 < 32", func() {
-			Sandwich6(make([]float32, 30), 2, new([36]float32), make([]float32, 4), new([36]int), 4, 2)
+		{"Sandwich offset", "offs[0] = 3: 2 values past it, len(src) = 4", func() {
+			offs := make([]int, 16)
+			offs[0] = 3
+			Sandwich(make([]float32, 100), 2, make([]float32, 16), make([]float32, 4), offs, 4, 4, 2)
+		}},
+		{"Sandwich dst", "len(dst) = 30 < 32", func() {
+			Sandwich(make([]float32, 30), 2, make([]float32, 16), make([]float32, 4), make([]int, 16), 4, 4, 2)
 		}},
 		{"Max", "len(dst) = 2 != len(x) = 3", func() { Max(make([]float32, 2), make([]float32, 3)) }},
 		{"Mix6 none", "0 destinations", func() { Mix6(nil, new([36]float32), new([6][]float32)) }},
