@@ -268,8 +268,13 @@ func (j *gemmJob) macro(pa, pb, tile []float32, ic, mcCur, jc, ncCur, kc, p0, p1
 			mrCur := min(mr, mcCur-ir)
 			ap := &pa[ir*kc]
 			off := (ic+ir)*ldc + jc + jr
-			if mrCur == mr && nrCur == nr {
-				if ep != nil && kern.ep != nil {
+			fn, fnEp := kern.fn, kern.ep
+			if mrCur < mr && nrCur == nr {
+				// An edge kernel of exactly these rows stores in place.
+				fn, fnEp = kern.rows[mrCur].fn, kern.rows[mrCur].ep
+			}
+			if fn != nil && nrCur == nr {
+				if ep != nil && fnEp != nil {
 					bias, r, ldr := &zeros[0], &zeros[0], 0
 					if ep.Bias != nil {
 						bias = &ep.Bias[ic+ir]
@@ -277,18 +282,23 @@ func (j *gemmJob) macro(pa, pb, tile []float32, ic, mcCur, jc, ncCur, kc, p0, p1
 					if ep.R != nil {
 						r, ldr = &ep.R[(ic+ir)*ep.LDR+jc+jr], ep.LDR
 					}
-					kern.ep(kc, ap, bp, &c[off], ldc, j.alpha, beta, bias, r, ldr, ep.floor())
+					fnEp(kc, ap, bp, &c[off], ldc, j.alpha, beta, bias, r, ldr, ep.floor())
 					continue
 				}
-				kern.fn(kc, ap, bp, &c[off], ldc, j.alpha, beta)
+				fn(kc, ap, bp, &c[off], ldc, j.alpha, beta)
 				if ep != nil {
-					ep.apply(c[off:], ldc, ic+ir, mr, jc+jr, nr)
+					ep.apply(c[off:], ldc, ic+ir, mrCur, jc+jr, nr)
 				}
 				continue
 			}
-			// Edge tile: compute the full tile into scratch, then merge
-			// the part that lies inside C.
-			kern.fn(kc, ap, bp, &tile[0], nr, j.alpha, 0)
+			// Edge tile: compute the tile (only its first nr/2 columns when
+			// they cover it and the kernel has a variant for that) into
+			// scratch, then merge the part that lies inside C.
+			if nrCur <= nr/2 && kern.half != nil {
+				kern.half(kc, ap, bp, &tile[0], nr, j.alpha, 0)
+			} else {
+				kern.fn(kc, ap, bp, &tile[0], nr, j.alpha, 0)
+			}
 			for i := 0; i < mrCur; i++ {
 				dst := c[off+i*ldc : off+i*ldc+nrCur]
 				src := tile[i*nr : i*nr+nrCur]

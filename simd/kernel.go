@@ -27,6 +27,19 @@ type gemmKernel struct {
 	// none. bias (mr values) and r are never nil: ldr 0 with a row of
 	// zeros stands for no residual. gemmKernelEpGo is its reference.
 	ep func(k int, a, b, c *float32, ldc int, alpha, beta float32, bias, r *float32, ldr int, floor float32)
+	// rows[i], where set, are fn and ep for edge tiles of i < mr rows: the
+	// same packed panels, only the first i rows computed and stored, each
+	// element's sum as fn's.
+	rows [16]edgeKernel
+	// half, if set, is fn for edge tiles of at most nr/2 columns: only the
+	// first nr/2 columns computed and stored.
+	half func(k int, a, b, c *float32, ldc int, alpha, beta float32)
+}
+
+// edgeKernel is a kernel for edge tiles; see gemmKernel.rows.
+type edgeKernel struct {
+	fn func(k int, a, b, c *float32, ldc int, alpha, beta float32)
+	ep func(k int, a, b, c *float32, ldc int, alpha, beta float32, bias, r *float32, ldr int, floor float32)
 }
 
 // gemmKernels holds the kernel of each level; the assembly ones are added by

@@ -20,6 +20,29 @@ func gemmKernel14x32AVX512Ep(k int, a, b, c *float32, ldc int, alpha, beta float
 //go:noescape
 func gemmKernel6x16AVX2Ep(k int, a, b, c *float32, ldc int, alpha, beta float32, bias, r *float32, ldr int, floor float32)
 
+// The edge variants of the AVX-512 kernel; see gemmKernel.rows and half.
+//
+//go:noescape
+func gemmKernel14x32AVX512Rows8(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func gemmKernel14x32AVX512Rows4(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func gemmKernel14x32AVX512Rows2(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func gemmKernel14x32AVX512Rows8Ep(k int, a, b, c *float32, ldc int, alpha, beta float32, bias, r *float32, ldr int, floor float32)
+
+//go:noescape
+func gemmKernel14x32AVX512Rows4Ep(k int, a, b, c *float32, ldc int, alpha, beta float32, bias, r *float32, ldr int, floor float32)
+
+//go:noescape
+func gemmKernel14x32AVX512Rows2Ep(k int, a, b, c *float32, ldc int, alpha, beta float32, bias, r *float32, ldr int, floor float32)
+
+//go:noescape
+func gemmKernel14x32AVX512Cols16(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
 //go:noescape
 func conv8AVX512(taps int, offs *int, w, x, out *float32, ldo int, bias *float32, relu int)
 
@@ -37,10 +60,15 @@ func fmaPeakAVX512(iters int)
 func fmaPeakAVX2(iters int)
 
 func init() {
-	gemmKernels[AVX512] = gemmKernel{
+	avx512 := gemmKernel{
 		name: "avx512 14x32", mr: 14, nr: 32, kc: 512, mc: 14 * 8, nc: 4096,
 		fn: gemmKernel14x32AVX512, ep: gemmKernel14x32AVX512Ep,
+		half: gemmKernel14x32AVX512Cols16,
 	}
+	avx512.rows[8] = edgeKernel{gemmKernel14x32AVX512Rows8, gemmKernel14x32AVX512Rows8Ep}
+	avx512.rows[4] = edgeKernel{gemmKernel14x32AVX512Rows4, gemmKernel14x32AVX512Rows4Ep}
+	avx512.rows[2] = edgeKernel{gemmKernel14x32AVX512Rows2, gemmKernel14x32AVX512Rows2Ep}
+	gemmKernels[AVX512] = avx512
 	gemmKernels[AVX2] = gemmKernel{
 		name: "avx2 6x16", mr: 6, nr: 16, kc: 256, mc: 6 * 32, nc: 4096,
 		fn: gemmKernel6x16AVX2, ep: gemmKernel6x16AVX2Ep,

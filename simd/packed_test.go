@@ -113,6 +113,79 @@ func TestGemmKernelsEp(t *testing.T) {
 	}
 }
 
+// TestGemmEdgeKernels checks the edge-tile kernels (gemmKernel.rows and
+// half) bit for bit against the full kernel of their level on the same
+// panels: the first rows×cols of the tile equal, nothing else written; the
+// epilogue variants with bias, residual and ReLU, beta 0 and 1.
+func TestGemmEdgeKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for l := Generic; l <= AVX512; l++ {
+		kern := gemmKernels[l]
+		if kern.fn == nil || !Supported(l) {
+			continue
+		}
+		mr, nr := kern.mr, kern.nr
+		type variant struct {
+			rows, cols int
+			fn         func(k int, a, b, c *float32, ldc int, alpha, beta float32)
+			ep         func(k int, a, b, c *float32, ldc int, alpha, beta float32, bias, r *float32, ldr int, floor float32)
+		}
+		var vs []variant
+		for rows, ek := range kern.rows {
+			if ek.fn != nil {
+				vs = append(vs, variant{rows, nr, ek.fn, ek.ep})
+			}
+		}
+		if kern.half != nil {
+			vs = append(vs, variant{mr, nr / 2, kern.half, nil})
+		}
+		for _, v := range vs {
+			for _, k := range []int{0, 1, 3, 4, 5, 64, 257} {
+				for _, beta := range []float32{0, 1} {
+					for mask := range 8 {
+						if v.ep == nil && mask != 0 {
+							continue
+						}
+						ldc, ldr := nr+3, nr+5
+						a, b := randSlice(r, mr*k+1), randSlice(r, nr*k+1)
+						bias, res, rp, ldrArg := randSlice(r, mr), randSlice(r, mr*ldr), zeros[:], 0
+						if mask&1 == 0 {
+							bias = zeros[:mr]
+						}
+						if mask&2 != 0 {
+							rp, ldrArg = res, ldr
+						}
+						floor := float32(math.Inf(-1))
+						if mask&4 != 0 {
+							floor = 0
+						}
+						const pad = 7
+						c0 := padded(r, mr*ldc, pad)
+						full := append([]float32(nil), c0...)
+						got := append([]float32(nil), c0...)
+						if v.ep != nil {
+							kern.ep(k, &a[0], &b[0], &full[pad], ldc, 1, beta, &bias[0], &rp[0], ldrArg, floor)
+							v.ep(k, &a[0], &b[0], &got[pad], ldc, 1, beta, &bias[0], &rp[0], ldrArg, floor)
+						} else {
+							kern.fn(k, &a[0], &b[0], &full[pad], ldc, 1, beta)
+							v.fn(k, &a[0], &b[0], &got[pad], ldc, 1, beta)
+						}
+						for i := range got {
+							want := c0[i]
+							if row, col := (i-pad)/ldc, (i-pad)%ldc; i >= pad && row < v.rows && col < v.cols {
+								want = full[i]
+							}
+							if math.Float32bits(got[i]) != math.Float32bits(want) {
+								t.Fatalf("%s %dx%d k=%d beta=%v mask=%d: element %d: got %v, want %v", kern.name, v.rows, v.cols, k, beta, mask, i-pad, got[i], want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestSgemmPackedEpilogue checks the fused epilogue against SgemmPacked
 // followed by the epilogue in plain Go, at every level, over shapes with
 // edge tiles, several depth blocks and both ways of splitting the work.

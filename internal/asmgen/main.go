@@ -27,10 +27,18 @@ func main() {
 	g.p("//go:build amd64 && !purego")
 	g.p("")
 	g.p(`#include "textflag.h"`)
-	g.gemmKernel(avx512, 14, 32, false)
-	g.gemmKernel(avx2, 6, 16, false)
-	g.gemmKernel(avx512, 14, 32, true)
-	g.gemmKernel(avx2, 6, 16, true)
+	g.gemmKernel(avx512, 14, 32, 14, 32, false)
+	g.gemmKernel(avx2, 6, 16, 6, 16, false)
+	g.gemmKernel(avx512, 14, 32, 14, 32, true)
+	g.gemmKernel(avx2, 6, 16, 6, 16, true)
+	// Edge tiles of the AVX-512 kernel: the last rows of the common channel
+	// counts (64, 512: 8 rows; 256, 2048, 32: 4; 128, 1024: 2) and columns
+	// up to one vector.
+	for _, rows := range []int{8, 4, 2} {
+		g.gemmKernel(avx512, 14, 32, rows, 32, false)
+		g.gemmKernel(avx512, 14, 32, rows, 32, true)
+	}
+	g.gemmKernel(avx512, 14, 32, 14, 16, false)
 	g.conv8Kernel(avx512, 3)
 	g.conv8Kernel(avx2, 1)
 	g.peak("fmaPeakAVX512", "Z", 24, 16)
@@ -94,14 +102,26 @@ var (
 // 2·mr accumulators. The last four registers hold the two B vectors and two
 // alternating broadcasts, then alpha and beta for the store.
 //
+// rows < mr or cols < nr (one vector) make an edge variant, named with
+// suffix Rows<rows> or Cols<cols>: the same packed panels (A mr, B nr
+// values a step), only the first rows×cols of the tile computed and stored.
+// Each element's sum is the full kernel's, in the same order.
+//
 // With ep, the kernel is the epilogue variant (see kernelEpArgs).
-func (g *gen) gemmKernel(x isa, mr, nr int, ep bool) {
+func (g *gen) gemmKernel(x isa, mr, nr, rows, cols int, ep bool) {
 	lanes := x.bytes / 4
-	if nr != 2*lanes || 2*mr+4 > x.regs {
-		log.Fatalf("gemmKernel %s: unsupported tile %dx%d", x.name, mr, nr)
+	halves := cols / lanes
+	if nr != 2*lanes || 2*mr+4 > x.regs || rows < 1 || rows > mr || (cols != nr && cols != lanes) {
+		log.Fatalf("gemmKernel %s: unsupported tile %dx%d (%dx%d computed)", x.name, mr, nr, rows, cols)
 	}
 	r := func(n int) string { return fmt.Sprintf("%s%d", x.reg, n) }
 	name := fmt.Sprintf("gemmKernel%dx%d%s", mr, nr, x.name)
+	if rows < mr {
+		name += fmt.Sprintf("Rows%d", rows)
+	}
+	if cols < nr {
+		name += fmt.Sprintf("Cols%d", cols)
+	}
 	args, frame := kernelArgs, 48
 	if ep {
 		name += "Ep"
@@ -122,20 +142,24 @@ func (g *gen) gemmKernel(x isa, mr, nr int, ep bool) {
 	g.i("MOVQ c+24(FP), DI")
 	g.i("MOVQ ldc+32(FP), DX")
 	g.i("SHLQ $2, DX")
-	g.prefetchC(mr, x.bytes*2/64)
-	for i := 0; i < mr; i++ {
-		g.i("%s %s, %s, %s", x.zero, acc(i, 0), acc(i, 0), acc(i, 0))
-		g.i("%s %s, %s, %s", x.zero, acc(i, 1), acc(i, 1), acc(i, 1))
+	g.prefetchC(rows, x.bytes*halves/64)
+	for i := 0; i < rows; i++ {
+		for h := range halves {
+			g.i("%s %s, %s, %s", x.zero, acc(i, h), acc(i, h), acc(i, h))
+		}
 	}
+	bv := [2]string{b0, b1}
 	step := func(u int) {
 		aOff, bOff := u*mr*4, u*nr*4
-		g.i("VMOVUPS %d(BX), %s", bOff, b0)
-		g.i("VMOVUPS %d(BX), %s", bOff+x.bytes, b1)
-		for i := 0; i < mr; i++ {
+		for h := range halves {
+			g.i("VMOVUPS %d(BX), %s", bOff+h*x.bytes, bv[h])
+		}
+		for i := 0; i < rows; i++ {
 			bcast := bc[i%2]
 			g.i("VBROADCASTSS %d(AX), %s", aOff+4*i, bcast)
-			g.i("VFMADD231PS %s, %s, %s", b0, bcast, acc(i, 0))
-			g.i("VFMADD231PS %s, %s, %s", b1, bcast, acc(i, 1))
+			for h := range halves {
+				g.i("VFMADD231PS %s, %s, %s", bv[h], bcast, acc(i, h))
+			}
 		}
 	}
 	g.i("CMPQ CX, $%d", unroll)
@@ -145,7 +169,7 @@ func (g *gen) gemmKernel(x isa, mr, nr int, ep bool) {
 		if off := u * 64; off < unroll*mr*4 {
 			g.i("PREFETCHT0 %d(AX)", aPrefetch+off)
 		}
-		for off := u * nr * 4; off < (u+1)*nr*4; off += 64 {
+		for off := u * nr * 4; off < u*nr*4+cols*4; off += 64 {
 			g.i("PREFETCHT0 %d(BX)", bPrefetch+off)
 		}
 		step(u)
@@ -181,9 +205,9 @@ func (g *gen) gemmKernel(x isa, mr, nr int, ep bool) {
 	g.i("MOVL beta+44(FP), R8")
 	g.i("TESTL $0x7fffffff, R8")
 	g.i("JEQ %s_beta0", name)
-	g.storeC(x, mr, acc, alpha, beta, epi)
+	g.storeC(x, rows, halves, acc, alpha, beta, epi)
 	g.p("%s_beta0:", name)
-	g.storeC(x, mr, acc, alpha, "", epi)
+	g.storeC(x, rows, halves, acc, alpha, "", epi)
 }
 
 // epRegs are the registers an epilogue store uses: the row's bias
@@ -192,14 +216,14 @@ func (g *gen) gemmKernel(x isa, mr, nr int, ep bool) {
 type epRegs struct{ bias, floor string }
 
 // storeC emits C = alpha·acc (+ beta·C when beta names a register), then,
-// with ep, + bias[i] + r[i, ·] and the max with the floor, for the mr rows
-// of the tile, then returns.
-func (g *gen) storeC(x isa, mr int, acc func(i, half int) string, alpha, beta string, ep *epRegs) {
-	for i := 0; i < mr; i++ {
+// with ep, + bias[i] + r[i, ·] and the max with the floor, for the rows of
+// the tile, halves vectors each, then returns.
+func (g *gen) storeC(x isa, rows, halves int, acc func(i, half int) string, alpha, beta string, ep *epRegs) {
+	for i := 0; i < rows; i++ {
 		if ep != nil {
 			g.i("VBROADCASTSS %d(R13), %s", 4*i, ep.bias)
 		}
-		for h := 0; h < 2; h++ {
+		for h := 0; h < halves; h++ {
 			g.i("VMULPS %s, %s, %s", alpha, acc(i, h), acc(i, h))
 			if beta != "" {
 				g.i("VFMADD231PS %d(DI), %s, %s", x.bytes*h, beta, acc(i, h))
@@ -213,7 +237,7 @@ func (g *gen) storeC(x isa, mr int, acc func(i, half int) string, alpha, beta st
 			}
 			g.i("VMOVUPS %s, %d(DI)", acc(i, h), x.bytes*h)
 		}
-		if i < mr-1 {
+		if i < rows-1 {
 			g.i("ADDQ DX, DI")
 			if ep != nil {
 				g.i("ADDQ R12, R11")
