@@ -24,17 +24,16 @@ type vecKernels struct {
 	// stride2: Stride2, reading src[0, 2n−1) only.
 	stride2 func(dst, src *float32, n int)
 	// interleave: Interleave of m = 2 or 4 sources s0…s(m−1) over n
-	// tiles; res nil for no residual (AVX-512 only).
+	// tiles; res nil for no residual (AVX-512 only; AVX2 interleaves in Go
+	// and adds the residual and rectifier with axpy and affineReLU).
 	interleave func(dst, s0, s1, s2, s3, res *float32, m, n int, bias float32, relu bool)
 	// deinterleave: Deinterleave into m = 2 or 4 destinations d0…d(m−1),
-	// n values each (AVX-512 only).
+	// n values each (AVX-512 only; AVX2 splits m = 2 with stride2).
 	deinterleave func(d0, d1, d2, d3, src *float32, m, n int)
 	// pack32: packRows32 for rows ≥ 1 (AVX-512 only: the level whose GEMM
 	// panels are 32 wide).
 	pack32 func(dst, src *float32, ld, rows int)
-	// sandwich4, sandwich6: Sandwich with t = 4 and 6, n ≥ 1 (AVX-512
-	// only; other levels with a mix6 run Sandwich as Mix6 passes over
-	// chunks).
+	// sandwich4, sandwich6: Sandwich with t = 4 and 6, n ≥ 1.
 	sandwich4, sandwich6 func(dst *float32, dstStride int, c *float32, src *float32, offs *int, r, n int)
 	// mix6: the first ndst rows of Mix6, from sources s0…s5 into d0…d5
 	// (the pointers past ndst are not used).
@@ -189,7 +188,9 @@ func Interleave(dst []float32, src [][]float32, bias float32, res []float32, rel
 	if n == 0 {
 		return
 	}
-	if k := vecFor(CurrentLevel()); k != nil && k.interleave != nil {
+	k := vecFor(CurrentLevel())
+	switch {
+	case k != nil && k.interleave != nil:
 		s3, s4 := &src[0][0], &src[1][0] // unused when m = 2
 		if m == 4 {
 			s3, s4 = &src[2][0], &src[3][0]
@@ -199,9 +200,20 @@ func Interleave(dst []float32, src [][]float32, bias float32, res []float32, rel
 			r = &res[0]
 		}
 		k.interleave(&dst[0], &src[0][0], &src[1][0], s3, s4, r, m, n, bias, relu)
-		return
+	case k != nil && (res == nil || &res[0] != &dst[0]):
+		// The same sums: y + 1·r is exact in its product, and
+		// affineReLU(v·1 + 0) differs from v only in making −0 +0, which
+		// the rectifier does anyway.
+		interleaveGo(dst, src, bias, nil, false)
+		if res != nil {
+			k.axpy(1, &res[0], &dst[0], len(dst))
+		}
+		if relu {
+			k.affineReLU(&dst[0], &dst[0], len(dst), 1, 0)
+		}
+	default:
+		interleaveGo(dst, src, bias, res, relu)
 	}
-	interleaveGo(dst, src, bias, res, relu)
 }
 
 // Deinterleave splits src value by value into m = len(dst) vectors (2 or
@@ -226,15 +238,20 @@ func Deinterleave(dst [][]float32, src []float32) {
 	if n == 0 {
 		return
 	}
-	if k := vecFor(CurrentLevel()); k != nil && k.deinterleave != nil {
+	k := vecFor(CurrentLevel())
+	switch {
+	case k != nil && k.deinterleave != nil:
 		d2, d3 := &dst[0][0], &dst[1][0] // unused when m = 2
 		if m == 4 {
 			d2, d3 = &dst[2][0], &dst[3][0]
 		}
 		k.deinterleave(&dst[0][0], &dst[1][0], d2, d3, &src[0], m, n)
-		return
+	case k != nil && m == 2:
+		k.stride2(&dst[0][0], &src[0], n)
+		k.stride2(&dst[1][0], &src[1], n)
+	default:
+		deinterleaveGo(dst, src)
 	}
-	deinterleaveGo(dst, src)
 }
 
 // Sandwich applies a t-point transform to both sides of a t×t block of
@@ -277,58 +294,10 @@ func Sandwich(dst []float32, dstStride int, c []float32, src []float32, offs []i
 	switch {
 	case k == nil:
 		sandwichGo(dst, dstStride, c, src, offs, t, r, n)
-	case t == 4 && k.sandwich4 != nil:
+	case t == 4:
 		k.sandwich4(&dst[0], dstStride, &c[0], &src[0], &offs[0], r, n)
-	case t == 6 && k.sandwich6 != nil:
-		k.sandwich6(&dst[0], dstStride, &c[0], &src[0], &offs[0], r, n)
 	default:
-		sandwichMix(dst, dstStride, c, src, offs, t, r, n)
-	}
-}
-
-// sandwichChunk is how many values of each vector sandwichMix transforms at
-// a time: the block's partial sums then stay in the L1 cache.
-const sandwichChunk = 64
-
-// sandwichMix is Sandwich as Mix6 passes over chunks of the vectors, for
-// levels with a Mix6 kernel but no Sandwich kernel; t = 4 runs as t = 6
-// with zero coefficients (the extra sources repeat the first).
-func sandwichMix(dst []float32, dstStride int, c []float32, src []float32, offs []int, t, r, n int) {
-	var c6 [36]float32
-	for i := range r {
-		copy(c6[6*i:][:t], c[t*i:][:t])
-	}
-	buf := getBuffer(6 * r * sandwichChunk)
-	defer putBuffer(buf)
-	var in [6][]float32
-	var out [6][]float32
-	for x0 := 0; x0 < n; x0 += sandwichChunk {
-		w := min(sandwichChunk, n-x0)
-		tmp := buf.data[:6*r*w] // tmp[k·r + j]: Σ_l c[t·j+l]·src[t·k+l]
-		for k := range 6 {
-			if k >= t {
-				for j := range r {
-					clear(tmp[(k*r+j)*w:][:w])
-				}
-				continue
-			}
-			for l := range 6 {
-				in[l] = src[offs[t*k+l%t]+x0:][:w]
-			}
-			for j := range r {
-				out[j] = tmp[(k*r+j)*w:][:w]
-			}
-			Mix6(out[:r], &c6, &in)
-		}
-		for j := range r {
-			for k := range 6 {
-				in[k] = tmp[(k*r+j)*w:][:w]
-			}
-			for i := range r {
-				out[i] = dst[(i*r+j)*dstStride+x0:][:w]
-			}
-			Mix6(out[:r], &c6, &in)
-		}
+		k.sandwich6(&dst[0], dstStride, &c[0], &src[0], &offs[0], r, n)
 	}
 }
 
@@ -491,15 +460,33 @@ func stride2Go(dst, src []float32) {
 // interleaveGo is Interleave's generic twin.
 func interleaveGo(dst []float32, src [][]float32, bias float32, res []float32, relu bool) {
 	m := len(src)
-	for i := range dst {
-		v := src[i%m][i/m] + bias
-		if res != nil {
-			v += res[i]
+	n := len(dst) / m
+	switch {
+	case res == nil && !relu && m == 2:
+		s0, s1 := src[0][:n], src[1][:n]
+		for t := range n {
+			dst[2*t], dst[2*t+1] = s0[t]+bias, s1[t]+bias
 		}
-		if relu && !(v > 0) && v == v {
-			v = 0
+	case res == nil && !relu && m == 4:
+		s0, s1, s2, s3 := src[0][:n], src[1][:n], src[2][:n], src[3][:n]
+		for t := range n {
+			d := dst[4*t:][:4]
+			d[0], d[1], d[2], d[3] = s0[t]+bias, s1[t]+bias, s2[t]+bias, s3[t]+bias
 		}
-		dst[i] = v
+	default:
+		for k, s := range src {
+			for t, v := range s[:n] {
+				i := m*t + k
+				v += bias
+				if res != nil {
+					v += res[i]
+				}
+				if relu && !(v > 0) && v == v {
+					v = 0
+				}
+				dst[i] = v
+			}
+		}
 	}
 }
 
@@ -563,28 +550,41 @@ func mix6Go(dst [][]float32, c *[36]float32, src *[6][]float32) {
 	}
 }
 
-// sandwichGo is Sandwich's generic twin.
+// sandwichGo is Sandwich's generic twin: both stages over blocks of 64
+// values, each output a pass over the block as mix6Go makes it.
 func sandwichGo(dst []float32, dstStride int, c []float32, src []float32, offs []int, t, r, n int) {
-	var tmp [36]float32
-	for x := range n {
+	const blk = 64
+	var tmp [36][blk]float32 // tmp[t·k + j]: Σ_l c[t·j+l]·src[t·k+l]
+	for x0 := 0; x0 < n; x0 += blk {
+		w := min(blk, n-x0)
 		for k := range t {
 			for j := range r {
-				cj := c[t*j:][:t]
-				sum := float32(cj[0] * src[offs[t*k]+x])
-				for l := 1; l < t; l++ {
-					sum += float32(cj[l] * src[offs[t*k+l]+x])
+				cj, out := c[t*j:][:t], tmp[t*k+j][:w]
+				s0 := src[offs[t*k]+x0:][:w]
+				for x := range out {
+					out[x] = float32(cj[0] * s0[x])
 				}
-				tmp[t*k+j] = sum
+				for l := 1; l < t; l++ {
+					sl := src[offs[t*k+l]+x0:][:w]
+					for x := range out {
+						out[x] += float32(cj[l] * sl[x])
+					}
+				}
 			}
 		}
 		for i := range r {
 			ci := c[t*i:][:t]
 			for j := range r {
-				sum := float32(ci[0] * tmp[j])
-				for k := 1; k < t; k++ {
-					sum += float32(ci[k] * tmp[t*k+j])
+				out := dst[(i*r+j)*dstStride+x0:][:w]
+				for x := range out {
+					out[x] = float32(ci[0] * tmp[j][x])
 				}
-				dst[(i*r+j)*dstStride+x] = sum
+				for k := 1; k < t; k++ {
+					tk := tmp[t*k+j][:w]
+					for x := range out {
+						out[x] += float32(ci[k] * tk[x])
+					}
+				}
 			}
 		}
 	}

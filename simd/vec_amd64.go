@@ -30,6 +30,12 @@ func sandwich4AVX512(dst *float32, dstStride int, c *float32, src *float32, offs
 func sandwich6AVX512(dst *float32, dstStride int, c *float32, src *float32, offs *int, r, n int)
 
 //go:noescape
+func sandwich4AVX2(dst *float32, dstStride int, c *float32, src *float32, offs *int, r, n int)
+
+//go:noescape
+func sandwich6AVX2(dst *float32, dstStride int, c *float32, src *float32, offs *int, r, n int)
+
+//go:noescape
 func deinterleaveAVX512(d0, d1, d2, d3, src *float32, m, n int)
 
 // stride2AVX2Any is stride2 on AVX2: the blocks of 8 whose 16 source
@@ -136,7 +142,7 @@ func init() {
 		sqNorms8: sqNorms8FMA, dots8: dots8FMA, dot1: dot1FMA,
 	}
 	vecTable[AVX2] = &vecKernels{
-		dot: dotAVX2, axpy: axpyAVX2, axpyTo: axpyToAVX2, scale: scaleAVX2, exp: expAVX2, affineReLU: affineReLUAVX2, mix6: mix6AVX2, max: maxAVX2, stride2: stride2AVX2Any,
+		dot: dotAVX2, axpy: axpyAVX2, axpyTo: axpyToAVX2, scale: scaleAVX2, exp: expAVX2, affineReLU: affineReLUAVX2, mix6: mix6AVX2, max: maxAVX2, stride2: stride2AVX2Any, sandwich4: sandwich4AVX2, sandwich6: sandwich6AVX2,
 		addClamp: addClampAVX2, argmin: argminAVX2, minAddClamp: minAddClampAVX2,
 		sqNorms8: sqNorms8FMA, dots8: dots8FMA, dot1: dot1FMA,
 	}
