@@ -43,6 +43,20 @@ func gemmKernel14x32AVX512Rows2Ep(k int, a, b, c *float32, ldc int, alpha, beta 
 //go:noescape
 func gemmKernel14x32AVX512Cols16(k int, a, b, c *float32, ldc int, alpha, beta float32)
 
+// The Sandwich kernels (t = 4 and 6); see vecKernels.sandwich4.
+//
+//go:noescape
+func sandwich4AVX512(dst *float32, dstStride int, c *float32, src *float32, offs *int, r, n int)
+
+//go:noescape
+func sandwich6AVX512(dst *float32, dstStride int, c *float32, src *float32, offs *int, r, n int)
+
+//go:noescape
+func sandwich4AVX2(dst *float32, dstStride int, c *float32, src *float32, offs *int, r, n int)
+
+//go:noescape
+func sandwich6AVX2(dst *float32, dstStride int, c *float32, src *float32, offs *int, r, n int)
+
 //go:noescape
 func conv8AVX512(taps int, offs *int, w, x, out *float32, ldo int, bias *float32, relu int)
 

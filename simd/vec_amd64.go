@@ -24,18 +24,6 @@ func stride2AVX2(dst, src *float32, n int)
 func interleaveAVX512(dst, s0, s1, s2, s3, res *float32, m, n int, bias float32, relu bool)
 
 //go:noescape
-func sandwich4AVX512(dst *float32, dstStride int, c *float32, src *float32, offs *int, r, n int)
-
-//go:noescape
-func sandwich6AVX512(dst *float32, dstStride int, c *float32, src *float32, offs *int, r, n int)
-
-//go:noescape
-func sandwich4AVX2(dst *float32, dstStride int, c *float32, src *float32, offs *int, r, n int)
-
-//go:noescape
-func sandwich6AVX2(dst *float32, dstStride int, c *float32, src *float32, offs *int, r, n int)
-
-//go:noescape
 func deinterleaveAVX512(d0, d1, d2, d3, src *float32, m, n int)
 
 // stride2AVX2Any is stride2 on AVX2: the blocks of 8 whose 16 source

@@ -39,6 +39,11 @@ func main() {
 		g.gemmKernel(avx512, 14, 32, rows, 32, true)
 	}
 	g.gemmKernel(avx512, 14, 32, 14, 16, false)
+	g.sandwichIota()
+	for _, t := range []int{6, 4} {
+		g.sandwich(avx512, t)
+		g.sandwich(avx2, t)
+	}
 	g.conv8Kernel(avx512, 3)
 	g.conv8Kernel(avx2, 1)
 	g.peak("fmaPeakAVX512", "Z", 24, 16)
@@ -391,4 +396,181 @@ func (g *gen) conv8Kernel(x isa, chunks int) {
 	}
 	g.i("VZEROUPPER")
 	g.i("RET")
+}
+
+// sandwichArgs are the arguments of the Sandwich kernels (simd.Sandwich):
+// dst+0, dstStride+8 (elements), c+16, src+24, offs+32, r+40, n+48.
+const sandwichArgs = "dst *float32, dstStride int, c *float32, src *float32, offs *int, r, n int"
+
+// sandwich emits the Sandwich kernel for t = 4 or 6 and r = t or t − 2:
+//
+//	dst[(i·r + j)·dstStride + x] = Σ_k c[t·i+k]·(Σ_l c[t·j+l]·src[offs[t·k+l] + x])
+//
+// a vector of x at a time. Stage 1 loads the t sources of block row k and
+// stores the r inner sums T[t·k + j] in a stack buffer; stage 2 loads
+// column j of T and stores the r outer sums. Each sum is a product then
+// fused multiply-adds in order of its index, as simd's mix6 kernels sum.
+// AVX-512 masks every block with K1 (one body for whole vectors and the
+// last); AVX2 has a second body for the last block, under the VMASKMOVPS
+// mask in Y15 (TAILY, from vec_amd64.s's constants, is not visible here:
+// the mask is built from the lane count instead).
+//
+// Registers: DI dst, R8 dstStride in bytes, R11 c, SI src, BX offs, R9 r,
+// R10 r·dstStride in bytes, R14 lanes left; vectors 0…5 the sources, 6…11
+// the sums, 12 (AVX2) the broadcast coefficient.
+func (g *gen) sandwich(x isa, t int) {
+	lanes := x.bytes / 4
+	rs := t - 2
+	name := fmt.Sprintf("sandwich%d%s", t, x.name)
+	r := func(n int) string { return fmt.Sprintf("%s%d", x.reg, n) }
+	g.p("")
+	g.p("// func %s(%s)", name, sandwichArgs)
+	g.p("TEXT ·%s(SB), 0, $%d-56", name, x.bytes*t*t)
+	g.i("MOVQ dst+0(FP), DI")
+	g.i("MOVQ dstStride+8(FP), R8")
+	g.i("SHLQ $2, R8")
+	g.i("MOVQ c+16(FP), R11")
+	g.i("MOVQ src+24(FP), SI")
+	g.i("MOVQ offs+32(FP), BX")
+	g.i("MOVQ r+40(FP), R9")
+	g.i("MOVQ n+48(FP), R14")
+	g.i("MOVQ R9, R10")
+	g.i("IMULQ R8, R10")
+	// sum emits acc = Σ_l c[t·row+l]·source l.
+	sum := func(row int, acc string) {
+		for l := 0; l < t; l++ {
+			off := 4 * (t*row + l)
+			switch {
+			case x.regs == 32 && l == 0:
+				g.i("VMULPS.BCST %d(R11), %s, %s", off, r(0), acc)
+			case x.regs == 32:
+				g.i("VFMADD231PS.BCST %d(R11), %s, %s", off, r(l), acc)
+			case l == 0:
+				g.i("VBROADCASTSS %d(R11), %s", off, r(12))
+				g.i("VMULPS %s, %s, %s", r(12), r(0), acc)
+			default:
+				g.i("VBROADCASTSS %d(R11), %s", off, r(12))
+				g.i("VFMADD231PS %s, %s, %s", r(12), r(l), acc)
+			}
+		}
+	}
+	// body emits one block; masked: loads and stores under the mask.
+	body := func(label string, masked bool) {
+		load := func(reg string) {
+			switch {
+			case x.regs == 32:
+				g.i("VMOVUPS.Z (SI)(AX*4), K1, %s", reg)
+			case masked:
+				g.i("VMASKMOVPS (SI)(AX*4), Y15, %s", reg)
+			default:
+				g.i("VMOVUPS (SI)(AX*4), %s", reg)
+			}
+		}
+		store := func(reg string) {
+			switch {
+			case x.regs == 32:
+				g.i("VMOVUPS %s, K1, (AX)", reg)
+			case masked:
+				g.i("VMASKMOVPS %s, Y15, (AX)", reg)
+			default:
+				g.i("VMOVUPS %s, (AX)", reg)
+			}
+		}
+		for k := 0; k < t; k++ {
+			for l := 0; l < t; l++ {
+				g.i("MOVQ %d(BX), AX", 8*(t*k+l))
+				load(r(l))
+			}
+			for j := 0; j < t; j++ {
+				if j == rs {
+					g.i("CMPQ R9, $%d", rs)
+					g.i("JEQ %s_s1_%d", label, k)
+				}
+				sum(j, r(6+j))
+				g.i("VMOVUPS %s, %d(SP)", r(6+j), x.bytes*(t*k+j))
+			}
+			g.p("%s_s1_%d:", label, k)
+		}
+		for j := 0; j < t; j++ {
+			if j == rs {
+				g.i("CMPQ R9, $%d", rs)
+				g.i("JEQ %s_s2_done", label)
+			}
+			for k := 0; k < t; k++ {
+				g.i("VMOVUPS %d(SP), %s", x.bytes*(t*k+j), r(k))
+			}
+			if j == 0 {
+				g.i("MOVQ DI, AX")
+			} else {
+				g.i("MOVQ R8, AX")
+				g.i("IMULQ $%d, AX", j)
+				g.i("ADDQ DI, AX")
+			}
+			for i := 0; i < t; i++ {
+				if i == rs {
+					g.i("CMPQ R9, $%d", rs)
+					g.i("JEQ %s_s2_%d", label, j)
+				}
+				sum(i, r(6+i))
+				store(r(6 + i))
+				if i < t-1 {
+					g.i("ADDQ R10, AX")
+				}
+			}
+			g.p("%s_s2_%d:", label, j)
+		}
+		g.p("%s_s2_done:", label)
+	}
+	// mask sets the mask of the first min(R14, lanes) lanes: K1, or Y15
+	// from the lane indices compared with the count.
+	if x.regs == 32 {
+		g.p("%s_block:", name)
+		g.i("MOVQ R14, CX")
+		g.i("CMPQ CX, $%d", lanes)
+		g.i("JLT 2(PC)")
+		g.i("MOVQ $%d, CX", lanes)
+		g.i("MOVL $1, AX")
+		g.i("SHLL CX, AX")
+		g.i("DECL AX")
+		g.i("KMOVW AX, K1")
+		body(name+"_b", true)
+		g.i("ADDQ $%d, DI", x.bytes)
+		g.i("ADDQ $%d, SI", x.bytes)
+		g.i("SUBQ $%d, R14", lanes)
+		g.i("JGT %s_block", name)
+		g.i("VZEROUPPER")
+		g.i("RET")
+		return
+	}
+	g.p("%s_block:", name)
+	g.i("CMPQ R14, $%d", lanes)
+	g.i("JLT %s_last", name)
+	body(name+"_f", false)
+	g.i("ADDQ $%d, DI", x.bytes)
+	g.i("ADDQ $%d, SI", x.bytes)
+	g.i("SUBQ $%d, R14", lanes)
+	g.i("JMP %s_block", name)
+	g.p("%s_last:", name)
+	g.i("TESTQ R14, R14")
+	g.i("JEQ %s_done", name)
+	// Y15 = lanes i < R14: compare the lane indices 0…7 with the count.
+	g.i("MOVQ R14, X15")
+	g.i("VPBROADCASTD X15, Y15")
+	g.i("VMOVDQU sandwichIota<>(SB), Y14")
+	g.i("VPCMPGTD Y14, Y15, Y15")
+	body(name+"_t", true)
+	g.p("%s_done:", name)
+	g.i("VZEROUPPER")
+	g.i("RET")
+}
+
+// sandwichIota emits the lane indices 0…7 the AVX2 Sandwich kernels'
+// last-block mask is built from.
+func (g *gen) sandwichIota() {
+	g.p("")
+	g.p("// sandwichIota holds the lane indices 0…7.")
+	for i := 0; i < 8; i++ {
+		g.p("DATA sandwichIota<>+%d(SB)/4, $%d", 4*i, i)
+	}
+	g.p("GLOBL sandwichIota<>(SB), RODATA|NOPTR, $32")
 }
