@@ -220,6 +220,22 @@ func (j *gemmJob) work(w int) {
 				beta = 1
 			}
 			pb, first := packed, p0 // panel q is at pb[(q-first)·nr·kcCur]
+			if j.pa != nil && !j.splitM && (m1-m0)*kcCur <= panelOuterA {
+				// A is packed and fits the cache: take B a panel at a
+				// time, packed just before all of A multiplies it, so that
+				// it is read from the packing's cache lines rather than
+				// from a packed block as large as this worker's B
+				// (keras_resnet50's convolutions, one thread, isolated:
+				// 36.0 -> 35.0 ms; 256->64 channels at 56x56 -11 %).
+				for q := p0; q < p1; q++ {
+					packB(packed, j.b, j.ldb, j.bRows, j.transB, pc, kcCur, jc, ncCur, q, q+1, nr)
+					for ic := m0; ic < m1; ic += mc {
+						mcCur := min(mc, m1-ic)
+						j.macro(j.pa.block(pc, ic, kcCur), pb, tile.data, ic, mcCur, jc, ncCur, kcCur, q, q+1, q, beta, pc+kcCur == j.k)
+					}
+				}
+				continue
+			}
 			if j.splitM {
 				packB(packed[p0*nr*kcCur:], j.b, j.ldb, j.bRows, j.transB, pc, kcCur, jc, ncCur, p0, p1, nr)
 				j.bar.wait() // all of B packed
@@ -425,6 +441,11 @@ func packB(dst, b []float32, ldb int, rows []int, trans bool, p0, kc, j0, nc, q0
 func share(n, workers, w int) (lo, hi int) {
 	return n * w / workers, n * (w + 1) / workers
 }
+
+// panelOuterA is the most floats of packed A (a worker's rows × the depth
+// block) for which work takes B a panel at a time: 1 MiB, half the L2
+// cache, so that A stays there while B streams past.
+const panelOuterA = 1 << 18
 
 // rowSplitGain is how much better a row split of a product with packed A
 // must balance the workers than a column split to be chosen.

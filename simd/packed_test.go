@@ -23,6 +23,7 @@ func TestSgemmPacked(t *testing.T) {
 		{29, 300, 513, false, true, -1, 0, 2},
 		{130, 1100, 1030, false, false, 1, 1, 2},
 		{3, 5000, 200, true, true, 1, 0, 2},
+		{600, 70, 600, false, false, 1, 0, 1}, // A past panelOuterA: B packed as a block
 		{64, 0, 10, false, false, 1, 0, 2},
 		{7, 9, 0, false, false, 1, 2, 1},
 	}
