@@ -335,23 +335,39 @@ func TestConv2dForwardPanics(t *testing.T) {
 }
 
 // BenchmarkConv2d runs convolutions of backbone layers, named by kernel and
-// input C×H×W (batch 1), and reports GFLOP/s (2·O·OH·OW·C/g·KH·KW per image).
+// input C×H×W → output channels (batch 1; "s2" stride 2), into a destination
+// allocated once, and reports GFLOP/s (2·O·OH·OW·C/g·KH·KW per image). The
+// first group are keras_resnet50's own shapes to res4f (Winograd on for the
+// 3×3 ones); simd.SetThreads picks the threads (2 by default).
 func BenchmarkConv2d(b *testing.B) {
+	pad1 := Conv2dOptions{Padding: [2]int{1, 1}}
+	s2 := Conv2dOptions{Stride: [2]int{2, 2}}
 	for _, bc := range []struct {
 		name          string
 		c, h, w, o, k int
 		opt           Conv2dOptions
 	}{
-		{"7x7s2/3x224x224", 3, 224, 224, 64, 7, Conv2dOptions{Stride: [2]int{2, 2}, Padding: [2]int{3, 3}}},
-		{"3x3/64x56x56", 64, 56, 56, 64, 3, Conv2dOptions{Padding: [2]int{1, 1}}},
-		{"1x1/256x56x56", 256, 56, 56, 64, 1, Conv2dOptions{}},
-		{"1x1/64x56x56", 64, 56, 56, 256, 1, Conv2dOptions{}},
-		{"3x3s2/128x56x56", 128, 56, 56, 128, 3, Conv2dOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}},
-		{"3x3/256x14x14", 256, 14, 14, 256, 3, Conv2dOptions{Padding: [2]int{1, 1}}},
-		{"3x3/512x14x14", 512, 14, 14, 512, 3, Conv2dOptions{Padding: [2]int{1, 1}}},
-		{"1x1/1024x14x14", 1024, 14, 14, 512, 1, Conv2dOptions{}},
-		{"3x3g32/256x56x56", 256, 56, 56, 256, 3, Conv2dOptions{Padding: [2]int{1, 1}, Groups: 32}},
-		{"dw3x3/144x56x56", 144, 56, 56, 144, 3, Conv2dOptions{Padding: [2]int{1, 1}, Groups: 144}},
+		{"7x7s2/3x224x224>64", 3, 224, 224, 64, 7, Conv2dOptions{Stride: [2]int{2, 2}, Padding: [2]int{3, 3}}},
+		{"1x1/64x56x56>64", 64, 56, 56, 64, 1, Conv2dOptions{}},
+		{"1x1/256x56x56>64", 256, 56, 56, 64, 1, Conv2dOptions{}},
+		{"1x1/64x56x56>256", 64, 56, 56, 256, 1, Conv2dOptions{}},
+		{"3x3/64x56x56>64", 64, 56, 56, 64, 3, pad1},
+		{"1x1s2/256x56x56>128", 256, 56, 56, 128, 1, s2},
+		{"1x1s2/256x56x56>512", 256, 56, 56, 512, 1, s2},
+		{"1x1/512x28x28>128", 512, 28, 28, 128, 1, Conv2dOptions{}},
+		{"1x1/128x28x28>512", 128, 28, 28, 512, 1, Conv2dOptions{}},
+		{"3x3/128x28x28>128", 128, 28, 28, 128, 3, pad1},
+		{"1x1s2/512x28x28>256", 512, 28, 28, 256, 1, s2},
+		{"1x1s2/512x28x28>1024", 512, 28, 28, 1024, 1, s2},
+		{"1x1/1024x14x14>256", 1024, 14, 14, 256, 1, Conv2dOptions{}},
+		{"1x1/256x14x14>1024", 256, 14, 14, 1024, 1, Conv2dOptions{}},
+		{"3x3/256x14x14>256", 256, 14, 14, 256, 3, pad1},
+		// Other backbones' shapes.
+		{"3x3s2/128x56x56>128", 128, 56, 56, 128, 3, Conv2dOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}},
+		{"3x3/512x14x14>512", 512, 14, 14, 512, 3, pad1},
+		{"1x1/1024x14x14>512", 1024, 14, 14, 512, 1, Conv2dOptions{}},
+		{"3x3g32/256x56x56>256", 256, 56, 56, 256, 3, Conv2dOptions{Padding: [2]int{1, 1}, Groups: 32}},
+		{"dw3x3/144x56x56>144", 144, 56, 56, 144, 3, Conv2dOptions{Padding: [2]int{1, 1}, Groups: 144}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			r := rand.New(rand.NewPCG(7, 8))
@@ -360,12 +376,13 @@ func BenchmarkConv2d(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			conv = conv.WithActivation(ActivationReLU)
 			x := randTensor(r, 1, bc.c, bc.h, bc.w)
 			oh, ow := conv.OutputSize(bc.h, bc.w)
+			dst := tensor.New(1, bc.o, oh, ow)
 			flops := 2 * float64(bc.o*oh*ow) * float64(bc.c/g*bc.k*bc.k)
-			b.ResetTimer()
 			for b.Loop() {
-				conv.Forward(x)
+				conv.ForwardInto(dst, x, nil)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
