@@ -301,8 +301,9 @@ func Sandwich(dst []float32, dstStride int, c []float32, src []float32, offs []i
 	}
 }
 
-// Mix6 computes small linear combinations of six vectors, the transforms
-// of Winograd's F(4×4, 3×3): for each destination i < len(dst) (1 to 6),
+// Mix6 computes small linear combinations of six vectors, one side of a
+// 6-point transform (Sandwich applies one to both sides of a block, summing
+// as two Mix6 passes would): for each destination i < len(dst) (1 to 6),
 //
 //	dst[i][x] = Σ_{l<6} c[6i+l]·src[l][x],  x < n = len(dst[0]),
 //

@@ -1,7 +1,9 @@
 // Command asmgen writes rp's amd64 assembly kernels: the SGEMM micro-kernels
-// (AVX-512 14×32 and AVX2+FMA 6×16), the direct-convolution kernels of
-// grouped convolutions (8 output channels × 48 or 8 positions), and the
-// register-only FMA loops that measure the CPU's peak. Run it through go generate in package simd:
+// (AVX-512 14×32 with its edge-tile variants, and AVX2+FMA 6×16), the
+// Sandwich kernels of the Winograd transforms, the direct-convolution kernels
+// of grouped convolutions (8 output channels × 48 or 8 positions), and the
+// register-only FMA loops that measure the CPU's peak. Run it through go
+// generate in package simd:
 //
 //	go generate ./simd
 //
