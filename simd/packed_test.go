@@ -85,24 +85,14 @@ func TestGemmKernelsEp(t *testing.T) {
 		for _, k := range []int{0, 1, 5, 64, 257} {
 			for _, beta := range []float32{0, 1} {
 				for mask := range 8 {
-					ldc, ldr := nr+3, nr+5
+					ldc := nr + 3
 					a, b := randSlice(r, mr*k+1), randSlice(r, nr*k+1)
-					bias, res, rp, ldrArg := randSlice(r, mr), randSlice(r, mr*ldr), zeros[:], 0
-					if mask&1 == 0 {
-						bias = zeros[:mr]
-					}
-					if mask&2 != 0 {
-						rp, ldrArg = res, ldr
-					}
-					floor := float32(math.Inf(-1))
-					if mask&4 != 0 {
-						floor = 0
-					}
+					e := randKernelEp(r, mr, nr, mask)
 					const pad = 7
 					cs := padded(r, mr*ldc, pad)
 					want := append([]float32(nil), cs...)
-					gemmKernelEpGo(mr, nr, k, a, b, want[pad:], ldc, 1, beta, bias, rp, ldrArg, floor)
-					kern.ep(k, &a[0], &b[0], &cs[pad], ldc, 1, beta, &bias[0], &rp[0], ldrArg, floor)
+					gemmKernelEpGo(mr, nr, k, a, b, want[pad:], ldc, 1, beta, e.bias, e.r, e.ldr, e.floor)
+					kern.ep(k, &a[0], &b[0], &cs[pad], ldc, 1, beta, &e.bias[0], &e.r[0], e.ldr, e.floor)
 					for i := range cs {
 						if d := math.Abs(float64(cs[i] - want[i])); d > 1e-5*float64(k+2) {
 							t.Fatalf("%s k=%d beta=%v mask=%d: element %d: got %v, want %v", kern.name, k, beta, mask, i-pad, cs[i], want[i])
@@ -112,6 +102,31 @@ func TestGemmKernelsEp(t *testing.T) {
 			}
 		}
 	}
+}
+
+// kernelEp holds an epilogue kernel's extra arguments.
+type kernelEp struct {
+	bias, r []float32
+	ldr     int
+	floor   float32
+}
+
+// randKernelEp returns the epilogue arguments for an mr×nr tile: a random
+// bias (mask bit 1, else zeros), a random residual with rows nr+5 apart
+// (bit 2, else the row of zeros) and a ReLU (bit 4, else no floor).
+func randKernelEp(r *rand.Rand, mr, nr, mask int) kernelEp {
+	e := kernelEp{bias: zeros[:mr], r: zeros[:], floor: float32(math.Inf(-1))}
+	if mask&1 != 0 {
+		e.bias = randSlice(r, mr)
+	}
+	if mask&2 != 0 {
+		e.ldr = nr + 5
+		e.r = randSlice(r, mr*e.ldr)
+	}
+	if mask&4 != 0 {
+		e.floor = 0
+	}
+	return e
 }
 
 // TestGemmEdgeKernels checks the edge-tile kernels (gemmKernel.rows and
@@ -147,26 +162,16 @@ func TestGemmEdgeKernels(t *testing.T) {
 						if v.ep == nil && mask != 0 {
 							continue
 						}
-						ldc, ldr := nr+3, nr+5
+						ldc := nr + 3
 						a, b := randSlice(r, mr*k+1), randSlice(r, nr*k+1)
-						bias, res, rp, ldrArg := randSlice(r, mr), randSlice(r, mr*ldr), zeros[:], 0
-						if mask&1 == 0 {
-							bias = zeros[:mr]
-						}
-						if mask&2 != 0 {
-							rp, ldrArg = res, ldr
-						}
-						floor := float32(math.Inf(-1))
-						if mask&4 != 0 {
-							floor = 0
-						}
+						e := randKernelEp(r, mr, nr, mask)
 						const pad = 7
 						c0 := padded(r, mr*ldc, pad)
 						full := append([]float32(nil), c0...)
 						got := append([]float32(nil), c0...)
 						if v.ep != nil {
-							kern.ep(k, &a[0], &b[0], &full[pad], ldc, 1, beta, &bias[0], &rp[0], ldrArg, floor)
-							v.ep(k, &a[0], &b[0], &got[pad], ldc, 1, beta, &bias[0], &rp[0], ldrArg, floor)
+							kern.ep(k, &a[0], &b[0], &full[pad], ldc, 1, beta, &e.bias[0], &e.r[0], e.ldr, e.floor)
+							v.ep(k, &a[0], &b[0], &got[pad], ldc, 1, beta, &e.bias[0], &e.r[0], e.ldr, e.floor)
 						} else {
 							kern.fn(k, &a[0], &b[0], &full[pad], ldc, 1, beta)
 							v.fn(k, &a[0], &b[0], &got[pad], ldc, 1, beta)
