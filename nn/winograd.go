@@ -322,10 +322,8 @@ func (c *Conv2d) winoOutput(v *winoVariant, mt []float32, products []int, s, y, 
 		ro = r[pi*oh*ow:][:oh*ow]
 	}
 	relu := c.act == ActivationReLU
-	full := ow / m // whole tiles in a row
 	var src [4][]float32
 	for oy := range oh {
-		row := yo[oy*ow:][:ow]
 		ph, base := &yb[oy&(m-1)], oy/m*wg // m is 2 or 4
 		for b := range m {
 			src[b] = ph[b][base:][:tw]
@@ -333,20 +331,8 @@ func (c *Conv2d) winoOutput(v *winoVariant, mt []float32, products []int, s, y, 
 		var res []float32
 		if ro != nil {
 			res = ro[oy*ow:][:ow]
-			simd.Interleave(row[:full*m], src[:m], bias, res[:full*m], relu)
-		} else {
-			simd.Interleave(row[:full*m], src[:m], bias, nil, relu)
 		}
-		for ox := full * m; ox < ow; ox++ { // a partial last tile
-			v := src[ox&(m-1)][full] + bias
-			if res != nil {
-				v += res[ox]
-			}
-			if relu && !(v > 0) && v == v {
-				v = 0
-			}
-			row[ox] = v
-		}
+		simd.Interleave(yo[oy*ow:][:ow], src[:m], bias, res, relu)
 	}
 }
 

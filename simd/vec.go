@@ -23,8 +23,9 @@ type vecKernels struct {
 	max func(dst, x *float32, n int)
 	// stride2: Stride2, reading src[0, 2n−1) only.
 	stride2 func(dst, src *float32, n int)
-	// interleave: Interleave of m = 2 or 4 sources s0…s(m−1) over n
-	// tiles; res nil for no residual (AVX-512 only; AVX2 interleaves in Go
+	// interleave: Interleave of m = 2 or 4 sources s0…s(m−1) into n
+	// values of dst (the last group possibly partial); res nil for no
+	// residual (AVX-512 only; AVX2 interleaves in Go
 	// and adds the residual and rectifier with axpy and affineReLU).
 	interleave func(dst, s0, s1, s2, s3, res *float32, m, n int, bias float32, relu bool)
 	// deinterleave: Deinterleave into m = 2 or 4 destinations d0…d(m−1),
@@ -156,27 +157,25 @@ func Stride2(dst, src []float32) {
 }
 
 // Interleave writes m = len(src) vectors (2 or 4) into dst value by value,
-// with a convolution's epilogue: for t < n = len(dst)/m and k < m,
+// with a convolution's epilogue: for every i = m·t + k < len(dst), k < m,
 //
-//	dst[m·t + k] = act((src[k][t] + bias) + res[m·t + k]),
+//	dst[i] = act((src[k][t] + bias) + res[i]),
 //
 // each sum rounded as written, the residual term left out when res is nil,
 // act(v) = max(v, 0) when relu is set (NaN stays NaN, −0 gives +0, as in
 // AffineReLU) and v otherwise. It is the scatter of Winograd's output tiles:
-// src[k] holds column k of every m-wide tile of a row. Every level gives the
-// same bits. len(dst) must be a multiple of m, every source at least n long
-// and res nil or at least len(dst); dst must not overlap a source, and may be
-// res itself but not overlap it otherwise. Interleave panics if a length is
+// src[k] holds column k of every m-wide tile of a row, the last tile
+// possibly cut short by the row's end. Every level gives the same bits.
+// Every source must hold at least n = ⌈len(dst)/m⌉ values and res be nil
+// or at least len(dst) long; dst must not overlap a source, and may be res
+// itself but not overlap it otherwise. Interleave panics if a length is
 // wrong.
 func Interleave(dst []float32, src [][]float32, bias float32, res []float32, relu bool) {
 	m := len(src)
 	if m != 2 && m != 4 {
 		panic(fmt.Sprintf("simd: Interleave: %d sources, want 2 or 4", m))
 	}
-	if len(dst)%m != 0 {
-		panic(fmt.Sprintf("simd: Interleave: len(dst) = %d is not a multiple of %d", len(dst), m))
-	}
-	n := len(dst) / m
+	n := (len(dst) + m - 1) / m
 	for k, s := range src {
 		if len(s) < n {
 			panic(fmt.Sprintf("simd: Interleave: len(src[%d]) = %d < %d", k, len(s), n))
@@ -199,7 +198,7 @@ func Interleave(dst []float32, src [][]float32, bias float32, res []float32, rel
 		if res != nil {
 			r = &res[0]
 		}
-		k.interleave(&dst[0], &src[0][0], &src[1][0], s3, s4, r, m, n, bias, relu)
+		k.interleave(&dst[0], &src[0][0], &src[1][0], s3, s4, r, m, len(dst), bias, relu)
 	case k != nil && (res == nil || &res[0] != &dst[0]):
 		// The same sums: y + 1·r is exact in its product, and
 		// affineReLU(v·1 + 0) differs from v only in making −0 +0, which
@@ -461,7 +460,7 @@ func stride2Go(dst, src []float32) {
 // interleaveGo is Interleave's generic twin.
 func interleaveGo(dst []float32, src [][]float32, bias float32, res []float32, relu bool) {
 	m := len(src)
-	n := len(dst) / m
+	n := len(dst) / m // whole groups; a partial last one below
 	switch {
 	case res == nil && !relu && m == 2:
 		s0, s1 := src[0][:n], src[1][:n]
@@ -475,18 +474,19 @@ func interleaveGo(dst []float32, src [][]float32, bias float32, res []float32, r
 			d[0], d[1], d[2], d[3] = s0[t]+bias, s1[t]+bias, s2[t]+bias, s3[t]+bias
 		}
 	default:
-		for k, s := range src {
-			for t, v := range s[:n] {
-				i := m*t + k
-				v += bias
-				if res != nil {
-					v += res[i]
-				}
-				if relu && !(v > 0) && v == v {
-					v = 0
-				}
-				dst[i] = v
+		n = 0 // every value below
+	}
+	for t := n; m*t < len(dst); t++ {
+		for k := 0; k < m && m*t+k < len(dst); k++ {
+			i := m*t + k
+			v := src[k][t] + bias
+			if res != nil {
+				v += res[i]
 			}
+			if relu && !(v > 0) && v == v {
+				v = 0
+			}
+			dst[i] = v
 		}
 	}
 }

@@ -1998,6 +1998,36 @@ GLOBL pdHi<>(SB), RODATA|NOPTR, $64
 	SHRQ $16, AX; \
 	KMOVW AX, K5
 
+// ILMASKS_OUT is ILMASKS for Interleave, where R14 counts the values of dst
+// left (the last group may be partial): K2…K5 mask the first min(R14, blk)
+// of them (blk = 16·m), K1 the ⌈that/m⌉ groups they take from each source
+// (lg = log₂ m, mm1 = m − 1); clobbers AX, CX and R13.
+#define ILMASKS_OUT(lg, mm1, blk) \
+	MOVQ $blk, CX; \
+	CMPQ R14, CX; \
+	JGE  2(PC); \
+	MOVQ R14, CX; \
+	LEAQ mm1(CX), R13; \
+	SHRQ $lg, R13; \
+	MOVQ $-1, AX; \
+	CMPQ CX, $64; \
+	JGE  4(PC); \
+	MOVQ $1, AX; \
+	SHLQ CX, AX; \
+	DECQ AX; \
+	KMOVW AX, K2; \
+	SHRQ $16, AX; \
+	KMOVW AX, K3; \
+	SHRQ $16, AX; \
+	KMOVW AX, K4; \
+	SHRQ $16, AX; \
+	KMOVW AX, K5; \
+	MOVQ R13, CX; \
+	MOVL $1, AX; \
+	SHLL CX, AX; \
+	DECL AX; \
+	KMOVW AX, K1
+
 // func interleaveAVX512(dst, s0, s1, s2, s3, res *float32, m, n int, bias float32, relu bool)
 TEXT ·interleaveAVX512(SB), NOSPLIT, $0-69
 	MOVQ dst+0(FP), DI
@@ -2019,7 +2049,7 @@ TEXT ·interleaveAVX512(SB), NOSPLIT, $0-69
 	JEQ  il4
 
 il2:
-	ILMASKS
+	ILMASKS_OUT(1, 1, 32)
 	VMOVUPS.Z (R8), K1, Z0
 	VMOVUPS.Z (R9), K1, Z1
 	VMOVAPS Z24, Z2
@@ -2048,13 +2078,13 @@ il2_store:
 	ADDQ $128, DI
 	ADDQ $64, R8
 	ADDQ $64, R9
-	SUBQ $16, R14
+	SUBQ $32, R14
 	JGT  il2
 	VZEROUPPER
 	RET
 
 il4:
-	ILMASKS
+	ILMASKS_OUT(2, 3, 64)
 	VMOVUPS.Z (R8), K1, Z0
 	VMOVUPS.Z (R9), K1, Z1
 	VMOVUPS.Z (R10), K1, Z2
@@ -2109,7 +2139,7 @@ il4_store:
 	ADDQ $64, R9
 	ADDQ $64, R10
 	ADDQ $64, R11
-	SUBQ $16, R14
+	SUBQ $64, R14
 	JGT  il4
 	VZEROUPPER
 	RET
