@@ -120,7 +120,7 @@ func (p AvgPool2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	if oh < 1 || ow < 1 {
 		panic(fmt.Sprintf("nn: AvgPool2d.Forward: input shape %v is too small for kernel %v with padding %v", x.Shape(), k, pad))
 	}
-	out := tensor.New(n, c, oh, ow)
+	out := Temp(n, c, oh, ow) // every value is written below
 	src, dst := data(x), out.Data()
 	forPlanes(n*c, oh*ow*k[0]*k[1], func(pl int) {
 		in, o := src[pl*h*w:][:h*w], dst[pl*oh*ow:][:oh*ow]
