@@ -219,46 +219,42 @@ func (j *gemmJob) work(w int) {
 			if pc > 0 {
 				beta = 1
 			}
-			pb, first := packed, p0 // panel q is at pb[(q-first)·nr·kcCur]
-			if j.pa != nil && !j.splitM && (m1-m0)*kcCur <= panelOuterA {
-				// A is packed and fits the cache: take B a panel at a
-				// time, packed just before all of A multiplies it, so that
-				// it is read from the packing's cache lines rather than
-				// from a packed block as large as this worker's B
-				// (keras_resnet50's convolutions, one thread, isolated:
-				// 36.0 -> 35.0 ms; 256->64 channels at 56x56 -11 %).
-				for q := p0; q < p1; q++ {
-					packB(packed, j.b, j.ldb, j.bRows, j.transB, pc, kcCur, jc, ncCur, q, q+1, nr)
-					for ic := m0; ic < m1; ic += mc {
-						mcCur := min(mc, m1-ic)
-						j.macro(j.pa.block(pc, ic, kcCur), pb, tile.data, ic, mcCur, jc, ncCur, kcCur, q, q+1, q, beta, pc+kcCur == j.k)
+			// multiply runs every block of this worker's rows of A over
+			// panels [q0, q1) of the packed B, panel q at
+			// packed[(q-first)·nr·kcCur].
+			multiply := func(q0, q1, first int) {
+				for ic := m0; ic < m1; ic += mc {
+					mcCur := min(mc, m1-ic)
+					pa := bufA
+					if j.pa != nil {
+						pa = j.pa.block(pc, ic, kcCur)
+					} else {
+						packA(bufA, j.a, j.lda, j.transA, ic, mcCur, pc, kcCur, mr)
 					}
+					j.macro(pa, packed, tile.data, ic, mcCur, jc, ncCur, kcCur, q0, q1, first, beta, pc+kcCur == j.k)
 				}
-				continue
 			}
 			if j.splitM {
 				packB(packed[p0*nr*kcCur:], j.b, j.ldb, j.bRows, j.transB, pc, kcCur, jc, ncCur, p0, p1, nr)
 				j.bar.wait() // all of B packed
-				first = 0
-			} else {
-				packB(packed, j.b, j.ldb, j.bRows, j.transB, pc, kcCur, jc, ncCur, p0, p1, nr)
-			}
-			q0, q1 := p0, p1
-			if j.splitM {
-				q0, q1 = 0, panels
-			}
-			for ic := m0; ic < m1; ic += mc {
-				mcCur := min(mc, m1-ic)
-				pa := bufA
-				if j.pa != nil {
-					pa = j.pa.block(pc, ic, kcCur)
-				} else {
-					packA(bufA, j.a, j.lda, j.transA, ic, mcCur, pc, kcCur, mr)
-				}
-				j.macro(pa, pb, tile.data, ic, mcCur, jc, ncCur, kcCur, q0, q1, first, beta, pc+kcCur == j.k)
-			}
-			if j.splitM {
+				multiply(0, panels, 0)
 				j.bar.wait() // nobody reads B before it is repacked
+				continue
+			}
+			// The worker's panels are packed and multiplied all at once,
+			// or, where A is packed and fits the cache, a panel at a time:
+			// B is then read from the packing's cache lines rather than
+			// from a packed block as large as this worker's B
+			// (keras_resnet50's convolutions, one thread, isolated:
+			// 36.0 -> 35.0 ms; 256->64 channels at 56x56 -11 %).
+			step := max(1, p1-p0)
+			if j.pa != nil && (m1-m0)*kcCur <= panelOuterA {
+				step = 1
+			}
+			for q0 := p0; q0 < p1; q0 += step {
+				q1 := min(q0+step, p1)
+				packB(packed, j.b, j.ldb, j.bRows, j.transB, pc, kcCur, jc, ncCur, q0, q1, nr)
+				multiply(q0, q1, q0)
 			}
 		}
 	}
