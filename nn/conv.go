@@ -412,17 +412,26 @@ func (c *Conv2d) subsample(xs, x []float32, n, h, w, oh, ow int) {
 		for pl := range n * c.inC {
 			src, dst := x[pl*h*w:][:h*w], xs[pl*oh*ow:][:oh*ow]
 			for oy := oh * wk / workers; oy < oh*(wk+1)/workers; oy++ {
-				row, out := src[oy*sh*w:][:w], dst[oy*ow:][:ow]
-				if sw == 2 {
-					simd.Stride2(out, row)
-					continue
-				}
-				for ox := range out {
-					out[ox] = row[ox*sw]
-				}
+				gather(dst[oy*ow:][:ow], src[oy*sh*w:][:w], sw)
 			}
 		}
 	})
+}
+
+// gather sets dst[i] = src[i·s] for i < len(dst): a row of a strided
+// convolution's input (s = 2 for the stems and the strided 1×1
+// convolutions, through simd.Stride2).
+func gather(dst, src []float32, s int) {
+	switch s {
+	case 1:
+		copy(dst, src[:len(dst)])
+	case 2:
+		simd.Stride2(dst, src)
+	default:
+		for i := range dst {
+			dst[i] = src[i*s]
+		}
+	}
 }
 
 // tapOffsets returns the offset of every tap (ci, i, j), in im2col row
@@ -616,19 +625,7 @@ func (c *Conv2d) im2col(col []float32, ld int, x []float32, cg, h, w, ow, p0, p1
 					clear(seg[:l-a])
 					clear(seg[u-a:])
 					src := plane[ih*w:][:w]
-					switch sw {
-					case 1:
-						copy(seg[l-a:u-a], src[l+off:u+off])
-						continue
-					case 2: // the stems and the strided 1×1 convolutions
-						simd.Stride2(seg[l-a:u-a], src[2*l+off:])
-						continue
-					}
-					s := l*sw + off
-					for q := l - a; q < u-a; q++ {
-						seg[q] = src[s]
-						s += sw
-					}
+					gather(seg[l-a:u-a], src[l*sw+off:], sw)
 				}
 			}
 		}
