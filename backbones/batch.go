@@ -9,13 +9,15 @@ import (
 	"github.com/reconpatch/rp/tensor"
 )
 
-// imageByImage makes the Forward of the ungrouped ResNets and of the Keras
-// ResNet-50 run a batch one image at a time (a variable for tests): one
-// image's activations stay in cache from layer to layer, where a batch of
-// eight (25 MB per layer for keras_resnet50's first stage) streams through
-// memory. Measured at batch 8 on 2 threads: keras_resnet50 29.6 → 26.0 ms
-// per image, resnet50 26.6 → 24.1, wide_resnet50_2 level; DenseNet-201 and
-// ResNeXt-101 (grouped) measured no better, and keep the batch.
+// imageByImage makes the Forward of the ungrouped ResNets, the DenseNets and
+// the Keras ResNet-50 run a batch one image at a time (a variable for tests):
+// one image's activations stay in cache from layer to layer, where a batch of
+// eight (25 MB per layer for keras_resnet50's first stage; a dense layer
+// re-reads its block's whole concatenation) streams through memory. Measured
+// at batch 8 on 2 threads: keras_resnet50 29.6 → 26.0 ms per image, resnet50
+// 26.6 → 24.1, wide_resnet50_2 level; DenseNet-201 on one thread 45–62 →
+// 43–44 ms, on two level. ResNeXt-101 (grouped) measured level and keeps the
+// batch.
 var imageByImage = true
 
 // ForwardBatched is b.Forward(x, taps...) run on at most batch images at a

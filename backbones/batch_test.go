@@ -9,8 +9,9 @@ import (
 )
 
 // TestForwardImageByImage checks that running a batch one image at a time
-// (imageByImage) gives the batch's results: resnet18 (image by image) and
-// resnext101_32x8d (grouped, whole batch) against their other mode.
+// (imageByImage) gives the batch's results: resnet18 and densenet121 (image
+// by image) and resnext101_32x8d (grouped, whole batch) against their other
+// mode.
 func TestForwardImageByImage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds two full-size backbones")
@@ -20,8 +21,15 @@ func TestForwardImageByImage(t *testing.T) {
 	for i := range x.Data() {
 		x.Data()[i] = float32(r.NormFloat64())
 	}
-	taps := []string{"layer2", "layer3"}
-	for _, name := range []string{"resnet18", "resnext101_32x8d"} {
+	for _, tc := range []struct {
+		name string
+		taps []string
+	}{
+		{"resnet18", []string{"layer2", "layer3"}},
+		{"resnext101_32x8d", []string{"layer2", "layer3"}},
+		{"densenet121", []string{"features.denseblock2", "features.denseblock3"}},
+	} {
+		name, taps := tc.name, tc.taps
 		bb, err := New(name, randomStateDict(t, name, 2))
 		if err != nil {
 			t.Fatal(err)

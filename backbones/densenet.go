@@ -337,6 +337,9 @@ func (d *DenseNet) Forward(x *tensor.Tensor, taps ...string) (map[string]*tensor
 	if err := checkInput(d.name, x, m, m); err != nil {
 		return nil, err
 	}
+	if x.Dim(0) > 1 && imageByImage {
+		return ForwardBatched(d, x, 1, taps...)
+	}
 	out := make(map[string]*tensor.Tensor, len(taps))
 	// Intermediate values go back to nn.Temp once dead, unless a tap
 	// returns them.
