@@ -94,7 +94,12 @@ cross:
 		GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '-s -w' -o dist/rp-$$os-$$arch$$ext ./cmd/rp || exit 1; \
 	done
 
-TORCH_INSTALL = /usr/bin/python3 -c 'import torch' 2>/dev/null || (apt-get update -qq && \
+# Installs Debian's PyTorch with torchvision and OpenBLAS unless all three are
+# there: without OpenBLAS, Debian's torch links the reference BLAS (its own
+# dependency) and its one-thread rows are not comparable (densenet201, one
+# thread: 667 ms per image against 52 ms with OpenBLAS, 2026-11-26).
+TORCH_INSTALL = (/usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null && \
+	ldconfig -p | grep -q 'libopenblas\.so\.0') || (apt-get update -qq && \
 	apt-get install -y -qq --no-install-recommends python3-torch python3-torchvision libopenblas0-pthread)
 
 ## parity: full-size backbones vs torchvision (random weights and BN stats), tap by tap, rel L2 <= 1e-4.
