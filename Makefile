@@ -83,7 +83,8 @@ bench-torch: build
 ## magnetic-tile with rp's defaults, stage by stage, to time beside `rp train` + `rp eval` (about 15 min).
 bench-pipeline-torch:
 	@$(TORCH_INSTALL)
-	@/usr/bin/python3 -c 'import scipy.ndimage' 2>/dev/null || apt-get install -y -qq --no-install-recommends python3-scipy
+	@/usr/bin/python3 -c 'import scipy.ndimage, sklearn.metrics' 2>/dev/null || \
+		apt-get install -y -qq --no-install-recommends python3-scipy python3-sklearn
 	OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/bench_pipeline_torch.py --method reconpatch --aggregation pooled
 
 ## cross: static binaries of cmd/rp for the release platforms into dist/.
