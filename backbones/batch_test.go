@@ -14,7 +14,7 @@ import (
 // mode.
 func TestForwardImageByImage(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds two full-size backbones")
+		t.Skip("builds three full-size backbones")
 	}
 	r := rand.New(rand.NewPCG(3, 4))
 	x := tensor.New(3, 3, 48, 40)
